@@ -23,6 +23,8 @@ ZephyrError                 (zephyr's root: everything zephyr raises on purpose)
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -191,3 +193,18 @@ class RequestNotRead(StreamError):
         super().__init__(
             "Attempted to access streaming request content without having called `read()`."
         )
+
+
+@contextlib.contextmanager
+def request_context(request: Request | None = None) -> Iterator[None]:
+    """Attach `request` to any RequestError raised inside that does not name one yet.
+
+    Transports and stream iterators raise without knowing which request they serve; the layer
+    that does know wraps them in this.
+    """
+    try:
+        yield
+    except RequestError as exc:
+        if request is not None and exc._request is None:
+            exc._request = request
+        raise

@@ -1,0 +1,622 @@
+"""The sans-I/O HTTP/1.1 client core: requests serialised here, responses parsed by llhttp.
+
+One `HTTP11Connection` per connection, one request at a time (no pipelining). The driver
+writes what `send_request_head` / `send_body` / `end_request` return, feeds what it reads to
+`receive_data` (and `receive_eof` at EOF), and acts on the events. After `ResponseEnded` it
+may reuse the connection if `is_reusable`, calling `start_next_cycle` first.
+
+Response parsing is llhttp's (via httptools), kept at its strict defaults; this module adds
+what llhttp cannot know or does not check:
+- the request method: a response to HEAD has no body whatever its headers say, and a 2xx
+  response to CONNECT turns the connection into a tunnel (RFC 9110 §9.3.2, §9.3.6);
+- `Transfer-Encoding` other than exactly ``chunked`` (llhttp would read such a body until
+  EOF), and any `Transfer-Encoding` in an HTTP/1.0 response (RFC 9112 §6.1: faulty framing);
+- HTTP versions other than 1.0 and 1.1, status codes below 100;
+- bounds on header lines, header counts and 1xx responses (llhttp has none of its own);
+- bytes after the end of a response, which no request asked for: the connection must close.
+"""
+
+from __future__ import annotations
+
+import enum
+from types import SimpleNamespace
+from typing import NoReturn
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+
+from .._exceptions import LocalProtocolError, RemoteProtocolError
+from .events import (
+    ConnectionUpgraded,
+    DataReceived,
+    Event,
+    InformationalResponseReceived,
+    ResponseEnded,
+    ResponseReceived,
+)
+from .http11_request import request_framing, serialise_head
+
+__all__ = ["HTTP11Connection"]
+
+
+class _Sending(enum.Enum):
+    IDLE = "no request in progress"
+    BODY = "request body being sent"
+    DONE = "request fully sent"
+
+
+class _Receiving(enum.Enum):
+    IDLE = "no response expected"
+    RESPONSE = "response expected or in progress"
+    DONE = "response ended"
+    UPGRADED = "connection upgraded to another protocol"
+    CLOSED = "peer closed the connection"
+    FAILED = "response was malformed"
+
+
+# Module-level aliases: a global lookup is cheaper than an attribute lookup on an Enum class.
+_SEND_IDLE, _SEND_BODY, _SEND_DONE = _Sending.IDLE, _Sending.BODY, _Sending.DONE
+_RECV_IDLE, _RECV_RESPONSE, _RECV_DONE = _Receiving.IDLE, _Receiving.RESPONSE, _Receiving.DONE
+_RECV_UPGRADED, _RECV_CLOSED, _RECV_FAILED = (
+    _Receiving.UPGRADED,
+    _Receiving.CLOSED,
+    _Receiving.FAILED,
+)
+
+_RESPONSE_ENDED = ResponseEnded()  # immutable and field-less: one instance serves every response
+_HTTP_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
+_CR_LF = b"\r\n"
+# Lengths of "Connection", "Content-Length", "Transfer-Encoding": a length test is the
+# cheapest way to skip the other names without lower-casing them.
+_RESPONSE_FRAMING_NAME_SIZES = (14, 10, 17)
+
+
+class _ExtraBytes(Exception):
+    """Raised inside llhttp's callback to stop it at the start of an unrequested response."""
+
+
+class HTTP11Connection:
+    """The HTTP/1.1 state of one client connection: bytes in, events out, bytes to send."""
+
+    __slots__ = (
+        "_awaiting_message_complete",
+        "_body_received",
+        "_body_received_at_chunk",
+        "_bytes_received",
+        "_callback_error",
+        "_callbacks",
+        "_chunk_open",
+        "_chunked_request",
+        "_connection_options",
+        "_content_length",
+        "_events",
+        "_head_complete",
+        "_head_only",
+        "_headers",
+        "_informational_count",
+        "_line_size",
+        "_max_header_count",
+        "_max_header_line_size",
+        "_max_informational_responses",
+        "_message_started",
+        "_must_close",
+        "_parser",
+        "_parser_spent",
+        "_reason",
+        "_receiving",
+        "_request_bytes_remaining",
+        "_request_method",
+        "_sending",
+        "_transfer_encodings",
+        "_upgrade_head",
+    )
+
+    # Per connection.
+    _max_header_line_size: int
+    _max_header_count: int
+    _max_informational_responses: int
+    _callbacks: SimpleNamespace
+    _parser: HttpResponseParser
+    _parser_spent: bool  # stopped mid-message: the next request needs a fresh one
+    _sending: _Sending
+    _receiving: _Receiving
+    _must_close: bool  # set for good: keep-alive refused, stray bytes, EOF, error, upgrade
+    _events: list[Event]  # the list `receive_data` / `receive_eof` is filling
+    # Per request.
+    _request_method: bytes
+    _head_only: bool  # HEAD or CONNECT: llhttp must not parse past the final head
+    _chunked_request: bool
+    _request_bytes_remaining: int
+    _informational_count: int
+    _message_started: bool
+    _head_complete: bool  # of the final response
+    _line_size: int  # bytes of the header or trailer line being received
+    _bytes_received: int  # for this response: while within the line limit, no line is over
+    _callback_error: RemoteProtocolError | None
+    _upgrade_head: tuple[int, bytes, list[tuple[bytes, bytes]]] | None
+    _awaiting_message_complete: bool  # llhttp's message end is the response's end
+    _body_received: int
+    _chunk_open: bool
+    _body_received_at_chunk: int
+    # Per message (each 1xx response, then the final one).
+    _headers: list[tuple[bytes, bytes]]
+    _reason: bytes
+    _content_length: bytes | None
+    _transfer_encodings: list[bytes] | None
+    _connection_options: bytes | None
+
+    def __init__(
+        self,
+        *,
+        max_header_line_size: int = 65536,
+        max_header_count: int = 200,
+        max_informational_responses: int = 50,
+    ) -> None:
+        self._max_header_line_size = max_header_line_size
+        self._max_header_count = max_header_count
+        self._max_informational_responses = max_informational_responses
+        # httptools looks the callbacks up once, by name, when a parser is made: a namespace
+        # of bound methods keeps them off this class's public surface at no cost per call.
+        self._callbacks = SimpleNamespace(
+            on_message_begin=self._on_message_begin,
+            on_status=self._on_status,
+            on_header=self._on_header,
+            on_headers_complete=self._on_headers_complete,
+            on_body=self._on_body,
+            on_chunk_header=self._on_chunk_header,
+            on_chunk_complete=self._on_chunk_complete,
+            on_message_complete=self._on_message_complete,
+        )
+        self._parser = HttpResponseParser(self._callbacks)
+        self._parser_spent = False
+        self._sending = _SEND_IDLE
+        self._receiving = _RECV_IDLE
+        self._must_close = False
+        self._events = []
+        self._chunked_request = False
+        self._request_bytes_remaining = 0
+        self._reset_request_state(b"GET")
+        self._clear_message_fields()
+
+    # -- sending --------------------------------------------------------------------------
+
+    def send_request_head(
+        self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> bytes:
+        """Return the serialised request head; note how the body is framed.
+
+        Refuses (LocalProtocolError, nothing to send) anything that could split or smuggle a
+        request: CR, LF, NUL or other controls in any part, spaces in the method or target,
+        header names that are not tokens, a missing Host, contradictory or malformed framing.
+        """
+        if self._sending is not _SEND_IDLE or self._receiving is not _RECV_IDLE:
+            raise LocalProtocolError("A request is already in progress on this connection.")
+        if self._must_close:
+            raise LocalProtocolError("This connection cannot carry another request.")
+        head, framing_headers = serialise_head(method, target, headers)
+        self._chunked_request, self._request_bytes_remaining = request_framing(framing_headers)
+        self._reset_request_state(method)
+        self._sending = _SEND_BODY
+        self._receiving = _RECV_RESPONSE
+        return head
+
+    def send_body(self, data: bytes | memoryview) -> list[bytes | memoryview]:
+        """Frame a piece of the request body; write the pieces returned, in order.
+
+        The data itself is passed through, never copied.
+        """
+        if self._sending is not _SEND_BODY:
+            raise LocalProtocolError("No request body is being sent on this connection.")
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
+        if size == 0:
+            return []  # an empty chunk would end a chunked body (RFC 9112 §7.1)
+        if self._chunked_request:
+            return [b"%x\r\n" % size, data, _CR_LF]
+        remaining = self._request_bytes_remaining - size
+        if remaining < 0:
+            self._must_close = True
+            raise LocalProtocolError(
+                "Too much data for the declared Content-Length: "
+                f"{-remaining} byte(s) more than announced."
+            )
+        self._request_bytes_remaining = remaining
+        return [data]
+
+    def end_request(self) -> bytes:
+        """Return what ends the request body: the last chunk when chunked, otherwise nothing."""
+        if self._sending is not _SEND_BODY:
+            raise LocalProtocolError("No request body is being sent on this connection.")
+        if self._chunked_request:
+            self._sending = _SEND_DONE
+            return b"0\r\n\r\n"
+        if self._request_bytes_remaining:
+            self._must_close = True
+            raise LocalProtocolError(
+                "Too little data for the declared Content-Length: "
+                f"{self._request_bytes_remaining} byte(s) missing."
+            )
+        self._sending = _SEND_DONE
+        return b""
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Parse bytes from the server; return the events they complete."""
+        events: list[Event] = []
+        self._events = events
+        if self._receiving is _RECV_RESPONSE and not self._head_only:
+            # The hot path, `_feed` inlined: a call less per read.
+            self._bytes_received += len(data)
+            try:
+                self._parser.feed_data(data)
+            except HttpParserUpgrade as upgrade:
+                self._connection_upgraded(data[upgrade.args[0] :])
+            except HttpParserError as error:
+                self._parser_failed(error, data)
+            else:
+                if not self._head_complete or self._chunk_open:
+                    self._bound_field_line(data)
+        else:
+            self._receive_other(data)
+        return events
+
+    def receive_eof(self) -> list[Event]:
+        """The server closed its side. Ends a close-delimited body; mid-response it is an error."""
+        events: list[Event] = []
+        self._events = events
+        self._must_close = True
+        if self._receiving is not _RECV_RESPONSE:
+            if self._receiving is _RECV_IDLE:
+                self._receiving = _RECV_CLOSED
+            return events
+        if (
+            self._head_complete
+            and self._content_length is None
+            and self._transfer_encodings is None
+        ):
+            # RFC 9112 §6.3 rule 8: no framing headers, so the body is everything until EOF.
+            self._end_response()
+            return events
+        self._fail_now(self._describe_truncation())
+
+    @property
+    def is_reusable(self) -> bool:
+        """True when the connection can carry another request: the last response ended cleanly,
+        keep-alive was allowed, the request was fully sent and nothing else arrived."""
+        if self._must_close:
+            return False
+        if self._receiving is _RECV_DONE:
+            return self._sending is _SEND_DONE
+        return self._receiving is _RECV_IDLE and self._sending is _SEND_IDLE
+
+    def start_next_cycle(self) -> None:
+        """Get ready for the next request on this connection (only when `is_reusable`)."""
+        if not self.is_reusable:
+            raise LocalProtocolError("This connection cannot carry another request.")
+        self._sending = _SEND_IDLE
+        self._receiving = _RECV_IDLE
+        if self._parser_spent:
+            self._parser = HttpResponseParser(self._callbacks)
+            self._parser_spent = False
+
+    # -- feeding llhttp -------------------------------------------------------------------
+
+    def _receive_other(self, data: bytes) -> None:
+        receiving = self._receiving
+        if receiving is _RECV_RESPONSE:
+            self._feed_head_only(data)
+        elif receiving is _RECV_IDLE or receiving is _RECV_DONE:
+            # No request is waiting for these bytes. llhttp skips CR/LF between messages
+            # (RFC 9112 §2.2), so those are harmless; anything else poisons the connection.
+            if data.strip(b"\r\n"):
+                self._must_close = True
+        else:
+            raise LocalProtocolError(f"Cannot receive HTTP/1.1 data: {receiving.value}.")
+
+    def _feed(self, piece: bytes, data: bytes, piece_start: int) -> None:
+        """Feed `piece`, which starts at `piece_start` in `data`, the bytes just received."""
+        self._bytes_received += len(piece)
+        try:
+            self._parser.feed_data(piece)
+        except HttpParserUpgrade as upgrade:
+            self._connection_upgraded(data[piece_start + upgrade.args[0] :])
+        except HttpParserError as error:
+            self._parser_failed(error, piece)
+        else:
+            if not self._head_complete or self._chunk_open:
+                self._bound_field_line(piece)
+
+    def _feed_head_only(self, data: bytes) -> None:
+        # llhttp cannot be told the request method, so for HEAD it would wait for a body that
+        # never comes, and for CONNECT it would read the tunnel as a body. Feed it a line at a
+        # time up to the end of the final head; what follows is not llhttp's to parse.
+        start = 0
+        size = len(data)
+        while not self._head_complete:
+            if start == size or self._receiving is not _RECV_RESPONSE:
+                return
+            newline = data.find(b"\n", start)
+            stop = size if newline < 0 else newline + 1
+            self._feed(data[start:stop], data, start)
+            start = stop
+        rest = data[start:]
+        if self._upgrade_head is not None:
+            self._connection_upgraded(rest)  # a 2xx response to CONNECT: a tunnel
+        elif self._receiving is _RECV_DONE:
+            # After HEAD llhttp waits for a body that never comes: the parser is spent.
+            self._parser_spent = True
+            if rest.strip(b"\r\n"):
+                self._must_close = True
+        elif rest:
+            self._feed(rest, rest, 0)  # CONNECT refused: a response with a body like any other
+
+    def _bound_field_line(self, piece: bytes) -> None:
+        # httptools buffers a header (or trailer) line until it is complete, so the line being
+        # received is bounded here, after each feed, by what follows the last LF seen. Inside
+        # a chunked body, trailers are what follows a chunk header with no data after it.
+        # Complete lines are checked by `_check_line_sizes`, whatever the reads' boundaries.
+        if self._head_complete and self._body_received != self._body_received_at_chunk:
+            return
+        newline = piece.rfind(b"\n")
+        if newline < 0:
+            self._line_size += len(piece)
+        else:
+            self._line_size = len(piece) - newline - 1
+        limit = self._max_header_line_size
+        if self._line_size > limit and not (
+            self._line_size == limit + 1 and piece.endswith(b"\r")  # a line's end, not a byte more
+        ):
+            self._fail_now(self._line_too_long())
+        if len(self._headers) > self._max_header_count:
+            self._fail_now(self._too_many_headers())
+
+    def _check_line_sizes(self, headers: list[tuple[bytes, bytes]]) -> None:
+        # Lines as "Name: value"; the status line as "HTTP/1.1 200 reason".
+        limit = self._max_header_line_size
+        if len(self._reason) + 13 > limit or any(
+            len(name) + len(value) + 2 > limit for name, value in headers
+        ):
+            self._reject(self._line_too_long())
+
+    def _line_too_long(self) -> str:
+        return f"Header line longer than {self._max_header_line_size} bytes (max_header_line_size)."
+
+    def _fail_now(self, message: str) -> NoReturn:
+        self._receiving = _RECV_FAILED
+        self._must_close = True
+        self._parser_spent = True
+        raise RemoteProtocolError(message)
+
+    def _parser_failed(self, error: HttpParserError, piece: bytes) -> None:
+        self._must_close = True
+        self._parser_spent = True
+        if self._receiving is _RECV_DONE:
+            # llhttp ran past the end of the response into bytes no request asked for: a stray
+            # response or garbage. Not an error for the response already delivered.
+            return
+        self._receiving = _RECV_FAILED
+        if self._callback_error is not None:
+            raise self._callback_error from None
+        reason = str(error)
+        if self._upgrade_head is not None:
+            # RFC 9110 §7.8: a 101 response MUST carry Upgrade, listed in Connection.
+            raise RemoteProtocolError(
+                "101 Switching Protocols response without 'Upgrade' and 'Connection: upgrade' "
+                f"headers ({reason})."
+            ) from None
+        if piece[:1] == b"\x16" and reason.startswith("Expected HTTP/"):
+            reason += "; these are TLS bytes: is this an https server on an http:// URL?"
+        raise RemoteProtocolError(f"Malformed HTTP/1.1 response: {reason}.") from None
+
+    def _describe_truncation(self) -> str:
+        if not self._message_started:
+            return "Server disconnected without sending a response."
+        if not self._head_complete:
+            return "Server disconnected in the middle of the response headers."
+        if self._content_length is not None:
+            return (
+                "Server disconnected before the end of the response body: received "
+                f"{self._body_received} of {int(self._content_length)} byte(s)."
+            )
+        return "Server disconnected before the end of the chunked response body."
+
+    def _too_many_headers(self) -> str:
+        return f"More than {self._max_header_count} header lines (max_header_count)."
+
+    # -- llhttp callbacks -----------------------------------------------------------------
+
+    def _on_message_begin(self) -> None:
+        if self._receiving is not _RECV_RESPONSE:
+            self._must_close = True
+            raise _ExtraBytes
+        self._message_started = True
+        # `_clear_message_fields`, inlined: this runs once per response.
+        self._headers = []
+        self._reason = b""
+        self._content_length = self._connection_options = self._transfer_encodings = None
+
+    def _on_status(self, fragment: bytes) -> None:
+        self._reason += fragment  # several fragments only when the line spans reads
+
+    def _on_header(self, name: bytes, value: bytes) -> None:
+        # llhttp strips the whitespace before a value but not after it (RFC 9112 §5: OWS on
+        # either side is not part of the value). The count is checked once per head, and
+        # after each read by `_bound_field_line`: a read holds a bounded number of lines.
+        value = value.rstrip(b" \t")
+        self._headers.append((name, value))
+        if len(name) in _RESPONSE_FRAMING_NAME_SIZES:
+            self._note_response_framing(name.lower(), value)
+
+    def _note_response_framing(self, lowered_name: bytes, value: bytes) -> None:
+        if lowered_name == b"content-length":
+            self._content_length = value  # llhttp checks syntax, overflow and duplicates
+        elif lowered_name == b"transfer-encoding":
+            if self._transfer_encodings is None:
+                self._transfer_encodings = [value]
+            else:
+                self._transfer_encodings.append(value)
+        elif lowered_name == b"connection":
+            previous = self._connection_options
+            self._connection_options = value if previous is None else previous + b"," + value
+
+    def _on_headers_complete(self) -> None:
+        parser = self._parser
+        status_code: int = parser.get_status_code()
+        headers = self._headers
+        self._headers = []  # field lines after this are trailers: keep them out of `headers`
+        if len(headers) > self._max_header_count:
+            self._reject(self._too_many_headers())
+        if self._bytes_received > self._max_header_line_size:
+            self._check_line_sizes(headers)  # only reads this large can hold a line too long
+        if status_code < 200:
+            self._informational_head_complete(status_code, headers)
+            return
+        http_version = _HTTP_VERSIONS.get(parser.get_http_version())
+        if http_version is None:
+            # llhttp also accepts 0.9 and 2.0 (and RTSP/ICE status lines, reported as 1.0: a
+            # leniency httptools gives no way to see, harmless as their framing is HTTP's).
+            self._reject(f"Unsupported HTTP version {parser.get_http_version()!r}.")
+        if self._transfer_encodings is not None:
+            self._check_transfer_encoding(http_version)
+        self._head_complete = True
+        options = self._connection_options
+        if (
+            http_version != "HTTP/1.1" or (options is not None and options != b"keep-alive")
+        ) and not self._keep_alive_allowed(http_version):
+            self._must_close = True
+        if self._head_only:
+            self._head_only_response_complete(status_code, http_version, headers)
+            return
+        self._awaiting_message_complete = True
+        self._events.append(ResponseReceived(status_code, self._reason, http_version, headers))
+
+    def _on_body(self, body: bytes) -> None:
+        self._body_received += len(body)
+        self._events.append(DataReceived(body))
+
+    def _on_chunk_header(self) -> None:
+        # Trailers follow the last chunk's header with no data in between: see
+        # `_bound_field_line`.
+        self._chunk_open = True
+        self._body_received_at_chunk = self._body_received
+
+    def _on_chunk_complete(self) -> None:
+        self._chunk_open = False
+        trailers = self._headers  # empty but after the last chunk
+        if trailers:
+            if len(trailers) > self._max_header_count:
+                self._reject(self._too_many_headers())
+            self._check_line_sizes(trailers)
+
+    def _on_message_complete(self) -> None:
+        if self._awaiting_message_complete:  # `_end_response`, inlined: once per response
+            self._receiving = _RECV_DONE
+            self._awaiting_message_complete = False
+            self._events.append(_RESPONSE_ENDED)
+
+    # -- response bookkeeping -------------------------------------------------------------
+
+    def _reject(self, message: str) -> NoReturn:
+        # Raised inside an llhttp callback: httptools swallows it into its own error, so it is
+        # kept here and re-raised by `_parser_failed`.
+        error = RemoteProtocolError(message)
+        self._callback_error = error
+        raise error
+
+    def _informational_head_complete(
+        self, status_code: int, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        if status_code < 100:
+            self._reject(f"Invalid status code {status_code} (must be 100 to 599).")
+        if status_code == 101:
+            # llhttp stops right after this head and reports where the new protocol begins.
+            self._upgrade_head = (status_code, self._reason, headers)
+            return
+        if self._transfer_encodings is not None or (self._content_length or b"0") != b"0":
+            # RFC 9110 §15.2: 1xx responses end at their head; llhttp would read a body.
+            self._reject(f"Informational {status_code} response with a body.")
+        self._informational_count += 1
+        if self._informational_count > self._max_informational_responses:
+            self._reject(
+                f"More than {self._max_informational_responses} informational (1xx) "
+                "responses (max_informational_responses)."
+            )
+        self._message_started = False  # for EOF's message: the final response never began
+        self._events.append(InformationalResponseReceived(status_code, self._reason, headers))
+
+    def _check_transfer_encoding(self, http_version: str) -> None:
+        encodings = self._transfer_encodings
+        assert encodings is not None
+        if http_version == "HTTP/1.0":
+            # RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+            self._reject("Transfer-Encoding in an HTTP/1.0 response.")
+        if len(encodings) != 1 or encodings[0].lower() != b"chunked":
+            # Anything but a lone "chunked" would have llhttp read until EOF: a body whose end
+            # cannot be checked, and a favourite of request smuggling (RFC 9112 §6.3 rule 4).
+            shown = b", ".join(encodings).decode("latin-1")
+            self._reject(f"Unsupported Transfer-Encoding {shown!r}: only 'chunked' is accepted.")
+
+    def _keep_alive_allowed(self, http_version: str) -> bool:
+        options = self._connection_options
+        if options is None:
+            return http_version == "HTTP/1.1"
+        lowered = options.lower()
+        if lowered in (b"keep-alive", b"close"):  # the usual cases, without a split
+            tokens = {lowered}
+        else:
+            tokens = {token.strip(b" \t") for token in lowered.split(b",")}
+        if b"close" in tokens:
+            return False
+        # RFC 9112 §9.3: HTTP/1.1 persists by default; HTTP/1.0 only with keep-alive.
+        return http_version == "HTTP/1.1" or b"keep-alive" in tokens
+
+    def _head_only_response_complete(
+        self, status_code: int, http_version: str, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        if self._request_method == b"CONNECT":
+            if status_code < 300:
+                # RFC 9110 §9.3.6: a 2xx response to CONNECT has no body; the tunnel starts.
+                self._upgrade_head = (status_code, self._reason, headers)
+                return
+            self._head_only = False  # a refused CONNECT is an ordinary response
+            self._awaiting_message_complete = True
+            self._events.append(ResponseReceived(status_code, self._reason, http_version, headers))
+            return
+        # RFC 9110 §9.3.2: a response to HEAD never has a body, whatever its headers say.
+        self._events.append(ResponseReceived(status_code, self._reason, http_version, headers))
+        self._end_response()
+
+    def _end_response(self) -> None:
+        self._receiving = _RECV_DONE
+        self._awaiting_message_complete = False
+        self._events.append(_RESPONSE_ENDED)
+
+    def _connection_upgraded(self, trailing_data: bytes) -> None:
+        upgrade_head = self._upgrade_head
+        assert upgrade_head is not None
+        status_code, reason_phrase, headers = upgrade_head
+        self._receiving = _RECV_UPGRADED
+        self._must_close = True  # whatever follows is not HTTP/1.1
+        self._parser_spent = True
+        self._events.append(ConnectionUpgraded(status_code, reason_phrase, headers, trailing_data))
+
+    def _reset_request_state(self, method: bytes) -> None:
+        self._request_method = method
+        self._head_only = method in (b"HEAD", b"CONNECT")
+        self._informational_count = 0
+        self._message_started = False
+        self._head_complete = False
+        self._line_size = 0
+        self._bytes_received = 0
+        self._callback_error = None
+        self._upgrade_head = None
+        self._awaiting_message_complete = False
+        self._body_received = 0
+        self._chunk_open = False
+        self._body_received_at_chunk = 0
+
+    def _clear_message_fields(self) -> None:
+        self._headers = []
+        self._reason = b""
+        self._content_length = None
+        self._transfer_encodings = None
+        self._connection_options = None

@@ -1,0 +1,107 @@
+"""HTTP/1.1 request heads: serialised and checked before a byte is written (RFC 9112 §3).
+
+A CR, LF or NUL in a method, target or header would let input rewrite the request
+(RELIABILITY.md item 6); the framing headers decide how the body is sent.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NoReturn
+
+from .._exceptions import LocalProtocolError
+
+__all__ = ["request_framing", "serialise_head"]
+
+_CR_LF = b"\r\n"
+# Lengths of "Host", "Content-Length", "Transfer-Encoding": a length test is the cheapest way
+# to skip the other names without lower-casing them.
+_REQUEST_FRAMING_NAME_SIZES = (4, 14, 17)
+
+# RFC 9110 §5.6.2: token = 1*tchar.
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# CTLs other than HTAB: in a request head, only the CR LF line ends we write may be among them.
+_CONTROL_BYTES = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])
+_CONTROL_IN_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+# Names and methods already proven to be tokens. Applications send the same few over and
+# over; the cap keeps a caller who invents names per request from growing it without end.
+_KNOWN_TOKENS: set[bytes] = {b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS"}
+_KNOWN_TOKENS_CAP = 4096
+
+
+def serialise_head(
+    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """Return the request head, and the header lines that may matter to its framing."""
+    if method not in _KNOWN_TOKENS:
+        _remember_token(method, "method")
+    if not target or 32 in target or 9 in target:  # int membership: a byte scan, no search
+        raise LocalProtocolError(f"Invalid request target {target!r}.")
+    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
+    extend = parts.extend
+    framing_headers = []
+    for header in headers:
+        name, value = header
+        if name not in _KNOWN_TOKENS:
+            _remember_token(name, "header name")
+        if len(name) in _REQUEST_FRAMING_NAME_SIZES:
+            framing_headers.append(header)
+        extend((name, b": ", value, _CR_LF))
+    parts.append(_CR_LF)
+    head = b"".join(parts)
+    # One pass over the whole head rather than one per value: the only control bytes allowed
+    # are the CR LF line ends written above, so anything else (a CR or LF that would split a
+    # header or smuggle a request, a NUL) shows as a surplus.
+    if len(head) - len(head.translate(None, _CONTROL_BYTES)) != 2 * (len(headers) + 2):
+        _raise_for_control_bytes(target, headers)
+    return head, framing_headers
+
+
+def _remember_token(token: bytes, what: str) -> None:
+    if _TOKEN.fullmatch(token) is None:
+        raise LocalProtocolError(f"Invalid {what} {token!r}: not an HTTP token.")
+    if len(_KNOWN_TOKENS) < _KNOWN_TOKENS_CAP:
+        _KNOWN_TOKENS.add(token)
+
+
+def _raise_for_control_bytes(target: bytes, headers: list[tuple[bytes, bytes]]) -> NoReturn:
+    # Slow path, once something is known to be wrong: name the culprit.
+    for name, value in headers:
+        if _CONTROL_IN_VALUE.search(value) is not None:
+            raise LocalProtocolError(
+                f"Invalid value for header {name.decode('ascii')!r}: CR, LF, NUL and other "
+                "control characters are not allowed."
+            )
+    raise LocalProtocolError(f"Invalid request target {target!r}: control characters.")
+
+
+def request_framing(framing_headers: list[tuple[bytes, bytes]]) -> tuple[bool, int]:
+    """Return (chunked, content length) from Host, Content-Length and Transfer-Encoding."""
+    content_length: int | None = None
+    chunked = False
+    has_host = False
+    for name, value in framing_headers:
+        lowered = name.lower()
+        if lowered == b"host":
+            if has_host:  # RFC 9112 §3.2: a server MUST reject a request with two
+                raise LocalProtocolError("More than one Host header.")
+            has_host = True
+        elif lowered == b"content-length":
+            stripped = value.strip(b" \t")
+            if not stripped.isdigit():  # ASCII digits only: no sign, no list, no spaces
+                raise LocalProtocolError(f"Invalid Content-Length {value!r}.")
+            if content_length is not None and content_length != int(stripped):
+                raise LocalProtocolError("Conflicting Content-Length headers.")
+            content_length = int(stripped)
+        elif lowered == b"transfer-encoding":
+            if chunked or value.strip(b" \t").lower() != b"chunked":
+                raise LocalProtocolError(
+                    "Transfer-Encoding must be given once, as exactly 'chunked'."
+                )
+            chunked = True
+    if not has_host:  # RFC 9112 §3.2: a client MUST send Host in every HTTP/1.1 request
+        raise LocalProtocolError("Missing mandatory Host header.")
+    if chunked and content_length is not None:  # RFC 9112 §6.2: a sender MUST NOT send both
+        raise LocalProtocolError("Both Content-Length and Transfer-Encoding are present.")
+    return chunked, content_length or 0

@@ -1,0 +1,469 @@
+"""`Response`: status, headers and a body that is read whole or streamed."""
+
+from __future__ import annotations
+
+import codecs
+import datetime
+import json as jsonlib
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
+
+from ._content import encode_response
+from ._cookies import Cookies
+from ._decoders import ContentDecoder, build_decoder
+from ._exceptions import (
+    HTTPStatusError,
+    ResponseNotRead,
+    StreamClosed,
+    StreamConsumed,
+    request_context,
+)
+from ._headers import Headers
+from ._request import Request, UnattachedStream
+from ._status_codes import codes
+from ._streams import AsyncByteStream, ByteStream, SyncByteStream
+from ._text_decoders import ByteChunker, LineDecoder, TextChunker, TextDecoder
+from ._types import HeaderTypes, ResponseContent, ResponseExtensions
+from ._urls import URL
+
+__all__ = ["Response"]
+
+_REDIRECT_STATUS_CODES = frozenset((301, 302, 303, 307, 308))
+
+
+def _is_known_encoding(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
+def _content_type_params(value: str) -> dict[str, str]:
+    """The parameters of a Content-Type value (RFC 9110 §8.3.1), names lower-cased."""
+    params: dict[str, str] = {}
+    for part in value.split(";")[1:]:
+        name, sep, param_value = part.partition("=")
+        if sep:
+            params[name.strip().lower()] = param_value.strip().strip('"')
+    return params
+
+
+def _parse_links(value: str) -> list[dict[str, str]]:
+    """Split a Link header (RFC 8288) into dicts with "url" and the link's parameters."""
+    links: list[dict[str, str]] = []
+    for entry in value.split(","):
+        target, _, params = entry.strip().partition(";")
+        url = target.strip().strip("<>").strip()
+        if not url:
+            continue
+        link = {"url": url}
+        for param in params.split(";"):
+            name, sep, param_value = param.partition("=")
+            if sep:
+                link[name.strip().lower()] = param_value.strip().strip("'\"")
+        links.append(link)
+    return links
+
+
+class Response:
+    """An HTTP response.
+
+    Built by transports with a `stream`, or by hand with `content=`, `text=`, `html=` or
+    `json=` (then it is read at once). Bodies are decoded from their Content-Encoding as they
+    are read; `encoding` decides how `text` decodes bytes.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        headers: HeaderTypes | None = None,
+        content: ResponseContent | None = None,
+        text: str | None = None,
+        html: str | None = None,
+        json: Any = None,
+        stream: SyncByteStream | AsyncByteStream | None = None,
+        request: Request | None = None,
+        extensions: ResponseExtensions | None = None,
+        history: Sequence[Response] | None = None,
+        default_encoding: str | Callable[[bytes], str | None] = "utf-8",
+    ) -> None:
+        self.status_code = status_code
+        self.headers = Headers(headers)
+        self._request = request
+        # Set by a client following redirects by hand (follow_redirects=False).
+        self.next_request: Request | None = None
+        self.extensions: dict[str, Any] = {} if extensions is None else dict(extensions)
+        self.history = [] if history is None else list(history)
+        self.is_closed = False
+        self.is_stream_consumed = False
+        self.default_encoding = default_encoding
+        self._num_bytes_downloaded = 0
+
+        if stream is None:
+            body_headers, body_stream = encode_response(content, text, html, json)
+            for name, value in body_headers.items():
+                self.headers.setdefault(name, value)
+            self.stream: SyncByteStream | AsyncByteStream = body_stream
+            if isinstance(body_stream, ByteStream):
+                # In-memory bodies are read at once, so .content works without read().
+                self.read()
+        else:
+            self.stream = stream
+
+    # -- status and metadata -------------------------------------------------------------
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """Time from sending the request to the response being closed (set by the client)."""
+        try:
+            return self._elapsed
+        except AttributeError:
+            raise RuntimeError(
+                "'.elapsed' may only be accessed after the response has been read or closed."
+            ) from None
+
+    @elapsed.setter
+    def elapsed(self, elapsed: datetime.timedelta) -> None:
+        self._elapsed = elapsed
+
+    @property
+    def request(self) -> Request:
+        if self._request is None:
+            raise RuntimeError("The request instance has not been set on this response.")
+        return self._request
+
+    @request.setter
+    def request(self, value: Request) -> None:
+        self._request = value
+
+    @property
+    def http_version(self) -> str:
+        version: bytes | str = self.extensions.get("http_version", b"HTTP/1.1")
+        return version.decode("ascii", errors="ignore") if isinstance(version, bytes) else version
+
+    @property
+    def reason_phrase(self) -> str:
+        reason = self.extensions.get("reason_phrase")
+        if not reason:
+            # Servers may send an empty reason (RFC 9112 §4: it is optional); show the standard one.
+            return codes.get_reason_phrase(self.status_code)
+        return reason.decode("ascii", errors="ignore") if isinstance(reason, bytes) else reason
+
+    @property
+    def url(self) -> URL:
+        return self.request.url
+
+    @property
+    def is_informational(self) -> bool:
+        return codes.is_informational(self.status_code)
+
+    @property
+    def is_success(self) -> bool:
+        return codes.is_success(self.status_code)
+
+    @property
+    def is_redirect(self) -> bool:
+        return codes.is_redirect(self.status_code)
+
+    @property
+    def is_client_error(self) -> bool:
+        return codes.is_client_error(self.status_code)
+
+    @property
+    def is_server_error(self) -> bool:
+        return codes.is_server_error(self.status_code)
+
+    @property
+    def is_error(self) -> bool:
+        return codes.is_error(self.status_code)
+
+    @property
+    def has_redirect_location(self) -> bool:
+        return self.status_code in _REDIRECT_STATUS_CODES and "location" in self.headers
+
+    def raise_for_status(self) -> Response:
+        """Return the response if it is 2xx; otherwise raise HTTPStatusError."""
+        if self._request is None:
+            raise RuntimeError(
+                "Cannot call `raise_for_status` as the request instance has not been set on "
+                "this response."
+            )
+        if self.is_success:
+            return self
+        kind = {1: "Informational response", 3: "Redirect response", 4: "Client error"}.get(
+            self.status_code // 100, "Server error" if self.is_server_error else "Error response"
+        )
+        message = f"{kind} '{self.status_code} {self.reason_phrase}' for url '{self.url}'"
+        if self.has_redirect_location:
+            message += f"\nRedirect location: '{self.headers['location']}'"
+        message += (
+            "\nFor more information check: "
+            f"https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/{self.status_code}"
+        )
+        raise HTTPStatusError(message, request=self._request, response=self)
+
+    @property
+    def cookies(self) -> Cookies:
+        if not hasattr(self, "_cookies"):
+            self._cookies = Cookies()
+            self._cookies.extract_cookies(self)
+        return self._cookies
+
+    @property
+    def links(self) -> dict[str, dict[str, str]]:
+        """The Link header's links, keyed by their `rel` (or their URL when they have none)."""
+        header = self.headers.get("link")
+        if not header:
+            return {}
+        return {link.get("rel") or link["url"]: link for link in _parse_links(header)}
+
+    @property
+    def num_bytes_downloaded(self) -> int:
+        return self._num_bytes_downloaded
+
+    # -- body and text -------------------------------------------------------------------
+
+    @property
+    def content(self) -> bytes:
+        try:
+            return self._content
+        except AttributeError:
+            raise ResponseNotRead() from None
+
+    @property
+    def charset_encoding(self) -> str | None:
+        """The charset named by the Content-Type header, if any."""
+        content_type = self.headers.get("content-type")
+        if content_type is None:
+            return None
+        return _content_type_params(content_type).get("charset")
+
+    @property
+    def encoding(self) -> str | None:
+        """How `text` decodes the body: the Content-Type charset, else `default_encoding`."""
+        if not hasattr(self, "_encoding"):
+            encoding = self.charset_encoding
+            if encoding is None or not _is_known_encoding(encoding):
+                if isinstance(self.default_encoding, str):
+                    encoding = self.default_encoding
+                elif hasattr(self, "_content"):
+                    encoding = self.default_encoding(self._content)
+            self._encoding = encoding or "utf-8"
+        return self._encoding
+
+    @encoding.setter
+    def encoding(self, value: str) -> None:
+        if hasattr(self, "_text"):
+            raise ValueError(
+                "Setting encoding after `text` has been accessed is not allowed: the text was "
+                "already decoded with the previous encoding."
+            )
+        self._encoding = value
+
+    @property
+    def text(self) -> str:
+        if not hasattr(self, "_text"):
+            content = self.content
+            if not content:
+                self._text = ""
+            else:
+                decoder = TextDecoder(encoding=self.encoding or "utf-8")
+                self._text = decoder.decode(content) + decoder.flush()
+        return self._text
+
+    def json(self, **kwargs: Any) -> Any:
+        """Parse the body as JSON; UTF-8, -16 and -32 (with or without a BOM) are detected."""
+        return jsonlib.loads(self.content, **kwargs)
+
+    def _content_decoder(self) -> ContentDecoder:
+        if not hasattr(self, "_decoder"):
+            self._decoder = build_decoder(
+                self.headers.get_list("content-encoding", split_commas=True)
+            )
+        return self._decoder
+
+    # -- sync reading ----------------------------------------------------------------------
+
+    def read(self) -> bytes:
+        """Read and decode the whole body into memory."""
+        if not hasattr(self, "_content"):
+            self._content = b"".join(self.iter_bytes())
+        return self._content
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The decoded body, in chunks of `chunk_size` bytes (as they come when None)."""
+        if hasattr(self, "_content"):
+            yield from _chunks_of(self._content, chunk_size)
+            return
+        chunker = ByteChunker(chunk_size)
+        with request_context(request=self._request):
+            decoder = self._content_decoder()
+            for raw in self.iter_raw():
+                for decoded in decoder.decode(raw):
+                    yield from chunker.decode(decoded)
+            for decoded in decoder.flush():
+                yield from chunker.decode(decoded)
+            yield from chunker.flush()
+
+    def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
+        """The body decoded to text with `encoding`, incrementally."""
+        decoder = TextDecoder(encoding=self.encoding or "utf-8")
+        chunker = TextChunker(chunk_size)
+        for data in self.iter_bytes():
+            text = decoder.decode(data)
+            if text:
+                yield from chunker.decode(text)
+        text = decoder.flush()
+        if text:
+            yield from chunker.decode(text)
+        yield from chunker.flush()
+
+    def iter_lines(self) -> Iterator[str]:
+        """The body's lines, without their line endings."""
+        decoder = LineDecoder()
+        for text in self.iter_text():
+            yield from decoder.decode(text)
+        yield from decoder.flush()
+
+    def iter_raw(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The body as it came off the wire, still content-encoded."""
+        if self.is_stream_consumed:
+            raise StreamConsumed()
+        if self.is_closed:
+            raise StreamClosed()
+        if not isinstance(self.stream, SyncByteStream):
+            raise RuntimeError(
+                "Attempted to call a sync iterator on an async stream: use `aiter_raw()`."
+            )
+        self.is_stream_consumed = True
+        self._num_bytes_downloaded = 0
+        chunker = ByteChunker(chunk_size)
+        with request_context(request=self._request):
+            for raw in self.stream:
+                self._num_bytes_downloaded += len(raw)
+                yield from chunker.decode(raw)
+        yield from chunker.flush()
+        self.close()
+
+    def close(self) -> None:
+        """Close the response and release its connection (unread bytes are discarded)."""
+        if not isinstance(self.stream, SyncByteStream):
+            raise RuntimeError("Attempted to call a sync close on an async stream: use `aclose()`.")
+        if not self.is_closed:
+            self.is_closed = True
+            with request_context(request=self._request):
+                self.stream.close()
+
+    # -- async reading ---------------------------------------------------------------------
+
+    async def aread(self) -> bytes:
+        if not hasattr(self, "_content"):
+            self._content = b"".join([part async for part in self.aiter_bytes()])
+        return self._content
+
+    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        if hasattr(self, "_content"):
+            for chunk in _chunks_of(self._content, chunk_size):
+                yield chunk
+            return
+        chunker = ByteChunker(chunk_size)
+        with request_context(request=self._request):
+            decoder = self._content_decoder()
+            async for raw in self.aiter_raw():
+                for decoded in decoder.decode(raw):
+                    for chunk in chunker.decode(decoded):
+                        yield chunk
+            for decoded in decoder.flush():
+                for chunk in chunker.decode(decoded):
+                    yield chunk
+            for chunk in chunker.flush():
+                yield chunk
+
+    async def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
+        decoder = TextDecoder(encoding=self.encoding or "utf-8")
+        chunker = TextChunker(chunk_size)
+        async for data in self.aiter_bytes():
+            for chunk in chunker.decode(decoder.decode(data)):
+                yield chunk
+        for chunk in chunker.decode(decoder.flush()):
+            yield chunk
+        for chunk in chunker.flush():
+            yield chunk
+
+    async def aiter_lines(self) -> AsyncIterator[str]:
+        decoder = LineDecoder()
+        async for text in self.aiter_text():
+            for line in decoder.decode(text):
+                yield line
+        for line in decoder.flush():
+            yield line
+
+    async def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        if self.is_stream_consumed:
+            raise StreamConsumed()
+        if self.is_closed:
+            raise StreamClosed()
+        if not isinstance(self.stream, AsyncByteStream):
+            raise RuntimeError(
+                "Attempted to call an async iterator on a sync stream: use `iter_raw()`."
+            )
+        self.is_stream_consumed = True
+        self._num_bytes_downloaded = 0
+        chunker = ByteChunker(chunk_size)
+        with request_context(request=self._request):
+            async for raw in self.stream:
+                self._num_bytes_downloaded += len(raw)
+                for chunk in chunker.decode(raw):
+                    yield chunk
+        for chunk in chunker.flush():
+            yield chunk
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if not isinstance(self.stream, AsyncByteStream):
+            raise RuntimeError("Attempted to call an async close on a sync stream: use `close()`.")
+        if not self.is_closed:
+            self.is_closed = True
+            with request_context(request=self._request):
+                await self.stream.aclose()
+
+    # -- context managers, repr, pickling --------------------------------------------------
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Response:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code} {self.reason_phrase}]>"
+
+    def __getstate__(self) -> dict[str, Any]:
+        excluded = ("extensions", "stream", "is_closed", "_decoder")
+        return {k: v for k, v in self.__dict__.items() if k not in excluded}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.is_closed = True
+        self.extensions = {}
+        self.stream = UnattachedStream()
+
+
+def _chunks_of(content: bytes, chunk_size: int | None) -> Iterator[bytes]:
+    if not content:
+        return
+    if chunk_size is None or chunk_size >= len(content):
+        yield content
+        return
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive number of bytes, not {chunk_size}.")
+    for start in range(0, len(content), chunk_size):
+        yield content[start : start + chunk_size]

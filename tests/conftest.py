@@ -1,0 +1,1 @@
+"""Shared fixtures come from the zephyr.testing pytest plugin (a pytest11 entry point)."""
