@@ -181,3 +181,17 @@ def test_pickle_of_an_unread_stream_gives_a_closed_stream() -> None:
         _ = copy.content
     with pytest.raises(zephyr.StreamClosed):
         copy.read()
+
+
+def test_multipart_content_type_without_boundary_gets_the_bodys_boundary() -> None:
+    request = zephyr.Request(
+        "POST",
+        "https://example.org/",
+        files={"f": ("a.txt", b"hello")},
+        headers={"Content-Type": "multipart/form-data"},
+    )
+    content_type = request.headers["Content-Type"]
+    assert content_type.startswith("multipart/form-data; boundary=")
+    boundary = content_type.split("boundary=", 1)[1].encode()
+    assert request.read().startswith(b"--" + boundary + b"\r\n")
+    assert request.headers.get_list("content-type") == [content_type]

@@ -101,6 +101,10 @@ class Request:
             body_headers, body_stream = encode_request(
                 content=content, data=data, files=files, json=json, boundary=boundary
             )
+            if files and content_type is not None and boundary is None:
+                # A hand-set "multipart/form-data" without a boundary would leave the server
+                # unable to split the body: name the boundary the body was built with.
+                self.headers["Content-Type"] = body_headers["Content-Type"]
             self._prepare(body_headers)
             self.stream: SyncByteStream | AsyncByteStream = body_stream
             if isinstance(body_stream, ByteStream):
