@@ -4,9 +4,16 @@ import zephyr
 response = zephyr.get("https://example.org/")
 """
 
+import typing
+
 from .__version__ import __version__
+from ._api import delete, get, head, options, patch, post, put, request, stream
+from ._auth import Auth, BasicAuth, BearerAuth, DigestAuth, FunctionAuth, NetRCAuth
+from ._client import Client
+from ._client_base import ClientClosed
 from ._config import Limits, Timeout
 from ._cookies import Cookies
+from ._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from ._exceptions import (
     CloseError,
     ConnectError,
@@ -43,23 +50,39 @@ from ._request import Request
 from ._response import Response
 from ._status_codes import codes
 from ._streams import AsyncByteStream, ByteStream, SyncByteStream
+from ._transports import AsyncBaseTransport, BaseTransport, MockTransport
 from ._urls import URL, QueryParams
 
+if typing.TYPE_CHECKING:
+    from ._transports.http import HTTPTransport
+
 __all__ = [
+    "AsyncBaseTransport",
     "AsyncByteStream",
+    "Auth",
+    "BaseTransport",
+    "BasicAuth",
+    "BearerAuth",
     "ByteStream",
+    "Client",
+    "ClientClosed",
     "CloseError",
     "ConnectError",
     "ConnectTimeout",
     "CookieConflict",
     "Cookies",
     "DecodingError",
+    "DigestAuth",
+    "FunctionAuth",
     "HTTPError",
     "HTTPStatusError",
+    "HTTPTransport",
     "Headers",
     "InvalidURL",
     "Limits",
     "LocalProtocolError",
+    "MockTransport",
+    "NetRCAuth",
     "NetworkError",
     "PoolTimeout",
     "ProtocolError",
@@ -82,17 +105,39 @@ __all__ = [
     "TooManyRedirects",
     "TransportError",
     "URL",
+    "USE_CLIENT_DEFAULT",
     "UnsupportedProtocol",
+    "UseClientDefault",
     "WriteError",
     "WriteTimeout",
     "ZephyrError",
     "__version__",
     "codes",
+    "delete",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
+    "stream",
 ]
 
 # Exceptions and classes report themselves as `zephyr.X`, not `zephyr._module.X`.
 for _name in __all__:
-    _obj = globals()[_name]
+    _obj = globals().get(_name)
     if isinstance(_obj, type) and _obj.__module__.startswith("zephyr._"):
         _obj.__module__ = "zephyr"
 del _name, _obj
+
+
+def __getattr__(name: str) -> typing.Any:
+    # HTTPTransport pulls in sockets, ssl and the HTTP/1.1 core: loaded on first use, so that
+    # `import zephyr` stays cheap (DESIGN.md: import is cheap).
+    if name == "HTTPTransport":
+        from ._transports.http import HTTPTransport
+
+        HTTPTransport.__module__ = "zephyr"
+        return HTTPTransport
+    raise AttributeError(f"module 'zephyr' has no attribute {name!r}")

@@ -1,0 +1,286 @@
+"""What `Client` and `AsyncClient` share: configuration, request building, transport choice.
+
+Everything here is free of I/O; the two clients add only the driving of `_flow` in their
+own colour.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+from .__version__ import __version__
+from ._auth import Auth, BasicAuth, build_auth
+from ._config import DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT, Timeout
+from ._cookies import Cookies
+from ._decoders import accept_encoding_header
+from ._defaults import USE_CLIENT_DEFAULT, UseClientDefault
+from ._exceptions import ZephyrError
+from ._flow import FlowSettings
+from ._headers import Headers
+from ._request import Request
+from ._response import Response
+from ._types import (
+    CookieTypes,
+    HeaderTypes,
+    QueryParamTypes,
+    RequestContent,
+    RequestData,
+    RequestExtensions,
+    RequestFiles,
+    TimeoutTypes,
+    URLTypes,
+)
+from ._urlpatterns import URLPattern
+from ._urls import URL, QueryParams
+
+__all__ = ["BaseClient", "ClientClosed", "EventHooks"]
+
+logger = logging.getLogger("zephyr")
+
+EventHooks = Mapping[str, list[Callable[..., Any]]]
+TransportT = TypeVar("TransportT")
+
+USER_AGENT = f"python-zephyr/{__version__}"
+
+
+class ClientClosed(ZephyrError, RuntimeError):
+    """A request was made on a client that has been closed."""
+
+
+def _enforce_trailing_slash(url: URL) -> URL:
+    if url.raw_path.endswith(b"/"):
+        return url
+    return url.copy_with(raw_path=url.raw_path + b"/")
+
+
+def default_headers() -> Headers:
+    return Headers(
+        {
+            "Accept": "*/*",
+            "Accept-Encoding": accept_encoding_header(),
+            "Connection": "keep-alive",
+            "User-Agent": USER_AGENT,
+        }
+    )
+
+
+def _check_hooks(event_hooks: EventHooks | None) -> dict[str, list[Callable[..., Any]]]:
+    hooks: dict[str, list[Callable[..., Any]]] = {"request": [], "response": []}
+    for name, callables in (event_hooks or {}).items():
+        if name not in hooks:
+            raise ValueError(
+                f"Unknown event hook {name!r}: the events are 'request' and 'response'."
+            )
+        hooks[name] = list(callables)
+    return hooks
+
+
+class BaseClient(Generic[TransportT]):
+    """The configuration and request building both clients share."""
+
+    def __init__(
+        self,
+        *,
+        auth: Any = None,
+        params: QueryParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: CookieTypes | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        follow_redirects: bool = False,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        event_hooks: EventHooks | None = None,
+        base_url: URLTypes = "",
+        trust_env: bool = True,
+        default_encoding: str | Callable[[bytes], str | None] = "utf-8",
+    ) -> None:
+        self._base_url = _enforce_trailing_slash(URL(base_url))
+        self._auth = build_auth(auth)
+        self._params = QueryParams(params)
+        self._headers = default_headers()
+        self._headers.update(headers)
+        self._cookies = Cookies(cookies)
+        self._timeout = Timeout(timeout)
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self._event_hooks = _check_hooks(event_hooks)
+        self._trust_env = trust_env
+        self._default_encoding = default_encoding
+        self._mounts: dict[URLPattern, TransportT | None] = {}
+        self._is_closed = False
+
+    # -- settable configuration ---------------------------------------------------------------
+
+    @property
+    def is_closed(self) -> bool:
+        return self._is_closed
+
+    @property
+    def trust_env(self) -> bool:
+        return self._trust_env
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, timeout: TimeoutTypes) -> None:
+        self._timeout = Timeout(timeout)
+
+    @property
+    def event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        return self._event_hooks
+
+    @event_hooks.setter
+    def event_hooks(self, event_hooks: EventHooks) -> None:
+        self._event_hooks = _check_hooks(event_hooks)
+
+    @property
+    def auth(self) -> Auth | None:
+        return self._auth
+
+    @auth.setter
+    def auth(self, auth: Any) -> None:
+        self._auth = build_auth(auth)
+
+    @property
+    def base_url(self) -> URL:
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, url: URLTypes) -> None:
+        self._base_url = _enforce_trailing_slash(URL(url))
+
+    @property
+    def headers(self) -> Headers:
+        return self._headers
+
+    @headers.setter
+    def headers(self, headers: HeaderTypes) -> None:
+        merged = default_headers()
+        merged.update(headers)
+        self._headers = merged
+
+    @property
+    def cookies(self) -> Cookies:
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, cookies: CookieTypes) -> None:
+        self._cookies = Cookies(cookies)
+
+    @property
+    def params(self) -> QueryParams:
+        return self._params
+
+    @params.setter
+    def params(self, params: QueryParamTypes) -> None:
+        self._params = QueryParams(params)
+
+    # -- building requests ---------------------------------------------------------------------
+
+    def build_request(
+        self,
+        method: str,
+        url: URLTypes,
+        *,
+        content: RequestContent | None = None,
+        data: RequestData | None = None,
+        files: RequestFiles | None = None,
+        json: Any | None = None,
+        params: QueryParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: CookieTypes | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        extensions: RequestExtensions | None = None,
+    ) -> Request:
+        """Build a request with the client's defaults merged in, without sending it."""
+        merged_url = self._merge_url(url)
+        merged_headers = self._headers.copy()
+        if headers is not None:
+            merged_headers.update(headers)
+        merged_cookies = self._merge_cookies(cookies)
+        merged_params = self._params.merge(params) if params is not None else self._params
+        request_extensions = {} if extensions is None else dict(extensions)
+        if "timeout" not in request_extensions:
+            chosen = self._timeout if isinstance(timeout, UseClientDefault) else Timeout(timeout)
+            request_extensions["timeout"] = chosen.as_dict()
+        return Request(
+            method,
+            merged_url,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            params=merged_params or None,
+            headers=merged_headers,
+            cookies=merged_cookies,
+            extensions=request_extensions,
+        )
+
+    def _merge_url(self, url: URLTypes) -> URL:
+        """Join a relative URL onto base_url: its path is appended to base_url's path."""
+        merge_url = URL(url)
+        if merge_url.is_relative_url:
+            # base_url="https://api.example/v1/" + "users" → .../v1/users, and "/users" too:
+            # HTTPX's rule (not RFC 3986 joining, which would drop "v1" for "/users").
+            raw_path = self._base_url.raw_path + merge_url.raw_path.lstrip(b"/")
+            return self._base_url.copy_with(raw_path=raw_path)
+        return merge_url
+
+    def _merge_cookies(self, cookies: CookieTypes | None) -> Cookies | None:
+        if cookies is None and not self._cookies:
+            return None
+        merged = Cookies(self._cookies)
+        if cookies is not None:
+            merged.update(cookies)
+        return merged
+
+    def _build_request_auth(self, request: Request, auth: Any) -> Auth:
+        chosen = self._auth if isinstance(auth, UseClientDefault) else build_auth(auth)
+        if chosen is not None:
+            return chosen
+        username, password = request.url.username, request.url.password
+        if username or password:
+            # Credentials in the URL become Basic auth (and never go on the wire in the URL).
+            return BasicAuth(username=username, password=password)
+        return Auth()
+
+    def _flow_settings(self) -> FlowSettings:
+        return FlowSettings(
+            cookies=self._cookies,
+            max_redirects=self.max_redirects,
+            request_hooks=self._event_hooks["request"],
+            response_hooks=self._event_hooks["response"],
+        )
+
+    # -- transports ------------------------------------------------------------------------------
+
+    def _set_mounts(self, mounts: Mapping[str, TransportT | None] | None) -> None:
+        self._mounts = {
+            URLPattern(pattern): transport for pattern, transport in (mounts or {}).items()
+        }
+        self._mounts = dict(sorted(self._mounts.items()))
+
+    def _transport_for_url(self, url: URL, default: TransportT) -> TransportT:
+        for pattern, transport in self._mounts.items():
+            if pattern.matches(url):
+                return default if transport is None else transport
+        return default
+
+    def _check_open(self) -> None:
+        if self._is_closed:
+            raise ClientClosed("Cannot send a request, as the client has been closed.")
+
+    @staticmethod
+    def _log_response(request: Request, response: Response) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )

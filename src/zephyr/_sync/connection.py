@@ -1,0 +1,255 @@
+"""One HTTP/1.1 connection over a blocking socket: the I/O around the sans-I/O core.
+
+The socket is read with `recv_into` a 256 KiB buffer owned by the connection (BENCHMARKS.md:
+the read size decides bulk throughput, 1 GB/s at 64 KiB against 4.2 GB/s at 256 KiB), and each
+read is copied out once, as `bytes`, for the parser. Requests are written with as few
+`sendall` calls as the body allows: a small body rides in the same write as the head, a large
+one follows it uncopied.
+
+Socket errors become zephyr exceptions here, so nothing above this module sees an OSError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import struct
+import sys
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import ReadError, ReadTimeout, WriteError, WriteTimeout
+from .._protocol.http11 import HTTP11Connection
+from .._streams import ByteStream, SyncByteStream
+
+if TYPE_CHECKING:
+    from .._request import Request
+
+__all__ = ["READ_BUFFER_SIZE", "SyncHTTP11Connection"]
+
+READ_BUFFER_SIZE = 256 * 1024
+
+# Bodies up to this size are joined to the head and written with it: one syscall, and the
+# copy costs less than a second write (measured: a 64 KiB memcpy is ~3 us, a syscall more).
+_JOIN_LIMIT = 64 * 1024
+
+_METHODS = {m: m.encode() for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
+
+_HAS_POLL = hasattr(select, "poll")
+
+# Kernel-enforced socket timeouts, where the layout of `struct timeval` is known for sure.
+_KERNEL_TIMEOUTS = sys.platform == "linux"
+_TIMEVAL = struct.Struct("@ll")
+
+
+class SyncHTTP11Connection:
+    """A socket and its HTTP/1.1 state. Used by one thread at a time (the pool sees to it)."""
+
+    __slots__ = (
+        "_buffer",
+        "_kernel_timeouts",
+        "_poller",
+        "_read_timeout",
+        "_view",
+        "_write_timeout",
+        "closed",
+        "key",
+        "protocol",
+        "sock",
+        "tls",
+        "used",
+    )
+
+    def __init__(
+        self, key: tuple[Any, ...], sock: socket.socket, *, timeout: float | None, tls: bool
+    ) -> None:
+        self.key = key
+        self.sock = sock
+        self.tls = tls
+        self.protocol = HTTP11Connection()
+        self._buffer = bytearray(READ_BUFFER_SIZE)
+        self._view = memoryview(self._buffer)
+        # The timeouts the socket is set to. Setting one costs a syscall, so it is done only
+        # when a request asks for a different value than the last.
+        self._read_timeout = self._write_timeout = timeout
+        # Plain sockets are blocking with SO_RCVTIMEO/SO_SNDTIMEO: Python's own timeout mode
+        # polls before every recv and send, two syscalls where one does (measured: 0.8 us of
+        # CPU per request on loopback). TLS keeps Python's timeouts: on a blocking socket,
+        # the ssl module retries a read that timed out in the kernel forever.
+        self._kernel_timeouts = _KERNEL_TIMEOUTS and not tls
+        if self._kernel_timeouts:
+            sock.settimeout(None)
+            self._set_read_timeout(timeout)
+            self._set_write_timeout(timeout)
+        self._poller: Any = None
+        self.used = False  # has served a request: a failure may be a stale keep-alive
+        self.closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<SyncHTTP11Connection {self.key!r} {state}>"
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def send_request(self, request: Request, write_timeout: float | None) -> None:
+        """Write the request head and body. Raises WriteError/WriteTimeout, or
+        LocalProtocolError before anything is written for a request that must not be sent."""
+        protocol = self.protocol
+        method = _METHODS.get(request.method) or request.method.encode("ascii")
+        url = request.url
+        head = protocol.send_request_head(method, url.raw_path, request.headers.raw)
+        stream = request.stream
+        if self._write_timeout != write_timeout:
+            self._set_write_timeout(write_timeout)
+        if isinstance(stream, ByteStream):
+            body = stream._body
+            if not body:
+                end = protocol.end_request()  # b"" unless the caller asked for chunked
+                self._write(head + end if end else head)
+                return
+            pieces = protocol.send_body(body)
+            end = protocol.end_request()
+            if len(body) <= _JOIN_LIMIT:
+                self._write(b"".join([head, *pieces, end]))
+            else:
+                self._write(head)
+                self._write_all(pieces)
+                if end:
+                    self._write(end)
+            return
+        if not isinstance(stream, SyncByteStream):
+            raise RuntimeError(
+                "Attempted to send an async request body with a sync transport: use an "
+                "AsyncClient, or give the request a sync stream."
+            )
+        self._write(head)
+        for chunk in stream:
+            self._write_all(protocol.send_body(chunk))
+        end = protocol.end_request()
+        if end:
+            self._write(end)
+
+    def _write_all(self, pieces: list[bytes | memoryview]) -> None:
+        if len(pieces) > 1 and sum(len(piece) for piece in pieces) <= _JOIN_LIMIT:
+            self._write(b"".join(pieces))  # a chunk and its framing in one write
+            return
+        for piece in pieces:
+            self._write(piece)
+
+    def _write(self, data: bytes | memoryview) -> None:
+        try:
+            self.sock.sendall(data)
+        except (TimeoutError, BlockingIOError) as exc:  # BlockingIOError: SO_SNDTIMEO ran out
+            raise WriteTimeout(
+                f"Timed out writing the request after {self._write_timeout} s."
+            ) from exc
+        except OSError as exc:
+            raise WriteError(f"Could not write the request: {_describe(exc)}") from exc
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def recv(self, read_timeout: float | None) -> bytes:
+        """The next bytes from the server, b"" at EOF. Raises ReadTimeout or ReadError."""
+        if self._read_timeout != read_timeout:
+            self._set_read_timeout(read_timeout)
+        try:
+            size = self.sock.recv_into(self._buffer)
+        except (TimeoutError, BlockingIOError) as exc:  # BlockingIOError: SO_RCVTIMEO ran out
+            raise ReadTimeout(
+                f"Timed out reading the response after {self._read_timeout} s."
+            ) from exc
+        except OSError as exc:
+            raise ReadError(f"Could not read the response: {_describe(exc)}") from exc
+        return self._view[:size].tobytes()
+
+    def read_raw(self, max_bytes: int, timeout: float | None) -> bytes:
+        """Bytes straight from the socket, past HTTP (after 101 Switching Protocols)."""
+        if self._read_timeout != timeout:
+            self._set_read_timeout(timeout)
+        try:
+            return self.sock.recv(max_bytes)
+        except (TimeoutError, BlockingIOError) as exc:
+            raise ReadTimeout(f"Timed out reading after {timeout} s.") from exc
+        except OSError as exc:
+            raise ReadError(f"Could not read: {_describe(exc)}") from exc
+
+    def write_raw(self, data: bytes, timeout: float | None) -> None:
+        if self._write_timeout != timeout:
+            self._set_write_timeout(timeout)
+        self._write(data)
+
+    # -- state ------------------------------------------------------------------------------
+
+    def is_idle_alive(self) -> bool:
+        """False if the server closed this idle connection (or sent anything while it was idle).
+
+        Called on the one connection picked from the pool, never on all of them. An idle
+        HTTP/1.1 connection has nothing to say: readable means EOF, a reset, or stray bytes,
+        and all of them mean it must not carry a request.
+        """
+        if self.closed:
+            return False
+        if self.tls and self.sock.pending():  # type: ignore[attr-defined]
+            return False  # decrypted bytes already buffered by OpenSSL
+        try:
+            if _HAS_POLL:
+                if self._poller is None:
+                    self._poller = select.poll()
+                    self._poller.register(self.sock, select.POLLIN)
+                return not self._poller.poll(0)
+            readable, _, _ = select.select([self.sock], [], [], 0)
+            return not readable
+        except (OSError, ValueError):
+            return False
+
+    def start_next_cycle(self) -> None:
+        self.protocol.start_next_cycle()
+
+    def _set_read_timeout(self, timeout: float | None) -> None:
+        try:
+            if self._kernel_timeouts:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+            else:
+                self.sock.settimeout(timeout)
+                self._write_timeout = timeout  # Python's timeout covers both directions
+        except OSError as exc:  # the socket was closed under us (transport closed)
+            raise ReadError(f"The connection is closed: {_describe(exc)}") from exc
+        self._read_timeout = timeout
+
+    def _set_write_timeout(self, timeout: float | None) -> None:
+        try:
+            if self._kernel_timeouts:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
+            else:
+                self.sock.settimeout(timeout)
+                self._read_timeout = timeout
+        except OSError as exc:
+            raise WriteError(f"The connection is closed: {_describe(exc)}") from exc
+        self._write_timeout = timeout
+
+    def close(self) -> None:
+        """Close the socket; safe to call twice, and from another thread (it wakes a reader)."""
+        if self.closed:
+            return
+        self.closed = True
+        sock = self.sock
+        # shutdown() first: a thread blocked in recv() on this socket wakes up with EOF, where
+        # close() alone would leave it waiting.
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+
+def _timeval(timeout: float | None) -> bytes:
+    """A `struct timeval` for SO_RCVTIMEO/SO_SNDTIMEO. Zero there means "never", so None maps
+    to zero and a zero timeout to the shortest one the kernel has (1 us)."""
+    if timeout is None:
+        return _TIMEVAL.pack(0, 0)
+    seconds = int(timeout)
+    microseconds = max(int((timeout - seconds) * 1_000_000), 0 if seconds else 1)
+    return _TIMEVAL.pack(seconds, microseconds)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, ConnectionError) else text
