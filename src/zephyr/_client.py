@@ -14,7 +14,7 @@ from ._client_base import BaseClient, EventHooks
 from ._config import DEFAULT_LIMITS, DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT, Limits
 from ._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from ._exceptions import request_context
-from ._flow import AdvanceAuth, CallHook, ReadResponse, SendRequest, StartAuth, send_flow
+from ._flow import AdvanceAuth, CallHook, ReadResponse, SendRequest, StartAuth
 from ._request import Request
 from ._response import Response
 from ._streams import SyncByteStream
@@ -194,14 +194,7 @@ class Client(BaseClient[BaseTransport]):
         follow_redirects: bool | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> Response:
         """Send a built request, following the client's policies (auth, redirects, hooks)."""
-        self._check_open()
-        follow = (
-            self.follow_redirects
-            if isinstance(follow_redirects, UseClientDefault)
-            else follow_redirects
-        )
-        auth_scheme = self._build_request_auth(request, auth)
-        response = self._drive(send_flow(self._flow_settings(), request, auth_scheme, follow))
+        response = self._drive(self._start_flow(request, auth, follow_redirects))
         if not stream:
             try:
                 response.read()
@@ -296,18 +289,13 @@ class Client(BaseClient[BaseTransport]):
             raise RuntimeError(
                 "Attempted to send an async request body with a sync Client; use AsyncClient."
             )
-        if "timeout" not in request.extensions:
-            # A request built by hand or by an auth flow: the client's timeout still applies
-            # (a default timeout, never a hang).
-            request.extensions["timeout"] = self._timeout.as_dict()
+        self._before_send(request)
         started = time.perf_counter()
         with request_context(request=request):
             response = transport.handle_request(request)
         assert isinstance(response.stream, SyncByteStream)
-        response.request = request
         response.stream = _TimedStream(response.stream, response, started)
-        response.default_encoding = self._default_encoding
-        self._log_response(request, response)
+        self._after_send(request, response, started)
         return response
 
     # -- lifetime ------------------------------------------------------------------------------

@@ -6,8 +6,10 @@ own colour.
 
 from __future__ import annotations
 
+import datetime
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, Generic, TypeVar
 
 from .__version__ import __version__
@@ -17,7 +19,7 @@ from ._cookies import Cookies
 from ._decoders import accept_encoding_header
 from ._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from ._exceptions import ZephyrError
-from ._flow import FlowSettings
+from ._flow import FlowSettings, send_flow
 from ._headers import Headers
 from ._request import Request
 from ._response import Response
@@ -247,13 +249,45 @@ class BaseClient(Generic[TransportT]):
             return BasicAuth(username=username, password=password)
         return Auth()
 
-    def _flow_settings(self) -> FlowSettings:
-        return FlowSettings(
+    def _start_flow(
+        self, request: Request, auth: Any, follow_redirects: bool | UseClientDefault
+    ) -> Generator[Any, Any, Response]:
+        """The send flow for `request`, with the per-request choices resolved."""
+        self._check_open()
+        follow = (
+            self.follow_redirects
+            if isinstance(follow_redirects, UseClientDefault)
+            else follow_redirects
+        )
+        settings = FlowSettings(
             cookies=self._cookies,
             max_redirects=self.max_redirects,
             request_hooks=self._event_hooks["request"],
             response_hooks=self._event_hooks["response"],
         )
+        return send_flow(settings, request, self._build_request_auth(request, auth), follow)
+
+    def _before_send(self, request: Request) -> None:
+        if "timeout" not in request.extensions:
+            # A request built by hand or by an auth flow: the client's timeout still applies
+            # (a default timeout, never a hang).
+            request.extensions["timeout"] = self._timeout.as_dict()
+
+    def _after_send(self, request: Request, response: Response, started: float) -> None:
+        response.request = request
+        response.default_encoding = self._default_encoding
+        if response.is_closed:
+            # A body that came in memory (a MockTransport's) is never closed again: time it now.
+            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
 
     # -- transports ------------------------------------------------------------------------------
 
@@ -272,15 +306,3 @@ class BaseClient(Generic[TransportT]):
     def _check_open(self) -> None:
         if self._is_closed:
             raise ClientClosed("Cannot send a request, as the client has been closed.")
-
-    @staticmethod
-    def _log_response(request: Request, response: Response) -> None:
-        if logger.isEnabledFor(logging.INFO):
-            logger.info(
-                'HTTP Request: %s %s "%s %d %s"',
-                request.method,
-                request.url,
-                response.http_version,
-                response.status_code,
-                response.reason_phrase,
-            )
