@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import typing
-import urllib.request
 from collections.abc import Iterator, MutableMapping
-from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import CookieConflict
 
 if TYPE_CHECKING:
+    from http.cookiejar import Cookie
+
     from ._request import Request
     from ._response import Response
     from ._types import CookieTypes
@@ -18,31 +18,11 @@ if TYPE_CHECKING:
 __all__ = ["Cookies"]
 
 
-class HostOnlyCookiePolicy(DefaultCookiePolicy):
-    """The standard policy, with host-only cookies kept host-only (RFC 6265 §5.3 step 6).
+def _jar() -> ModuleType:
+    # Loaded on first use: see _cookiejar.py for why.
+    from . import _cookiejar
 
-    A cookie set without a Domain attribute must go back only to the host that set it; the
-    stdlib's default also sends it to that host's subdomains. Cookies set by hand with no
-    domain at all (`cookies.set("a", "b")`) are the user's own and go to every host, as in HTTPX.
-    """
-
-    def return_ok_domain(self, cookie: Cookie, request: urllib.request.Request) -> bool:
-        if cookie.domain == "":
-            return True
-        if not cookie.domain_specified:
-            request_host = (request.host or "").split(":", 1)[0].lower()
-            host = cookie.domain.lower()
-            return request_host == host or request_host == host.removesuffix(".local")
-        return super().return_ok_domain(cookie, request)
-
-    def domain_return_ok(self, domain: str, request: urllib.request.Request) -> bool:
-        if domain == "":
-            return True
-        return super().domain_return_ok(domain, request)
-
-
-def _new_jar() -> CookieJar:
-    return CookieJar(policy=HostOnlyCookiePolicy())
+    return _cookiejar
 
 
 class Cookies(MutableMapping[str, str]):
@@ -53,19 +33,19 @@ class Cookies(MutableMapping[str, str]):
 
     def __init__(self, cookies: CookieTypes | None = None) -> None:
         if cookies is None or isinstance(cookies, dict):
-            self.jar = _new_jar()
+            self.jar = _jar().new_jar()
             if cookies:
                 for name, value in cookies.items():
                     self.set(name, value)
         elif isinstance(cookies, list):
-            self.jar = _new_jar()
+            self.jar = _jar().new_jar()
             for name, value in cookies:
                 self.set(name, value)
         elif isinstance(cookies, Cookies):
-            self.jar = _new_jar()
+            self.jar = _jar().new_jar()
             for cookie in cookies.jar:
                 self.jar.set_cookie(cookie)
-        elif isinstance(cookies, CookieJar):
+        elif isinstance(cookies, _jar().CookieJar):
             self.jar = cookies
         else:
             raise TypeError(
@@ -76,17 +56,17 @@ class Cookies(MutableMapping[str, str]):
     def extract_cookies(self, response: Response) -> None:
         """Store the cookies a response sets (its Set-Cookie headers), for its request's URL."""
         self.jar.extract_cookies(
-            _ResponseAdapter(response),  # type: ignore[arg-type]
-            _RequestAdapter(response.request),
+            _jar().ResponseAdapter(response),
+            _jar().RequestAdapter(response.request),
         )
 
     def set_cookie_header(self, request: Request) -> None:
         """Add the `Cookie` header that the jar's cookies call for to `request`."""
-        self.jar.add_cookie_header(_RequestAdapter(request))
+        self.jar.add_cookie_header(_jar().RequestAdapter(request))
 
     def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
         """Set a cookie; with no domain, it is sent to every host."""
-        cookie = Cookie(
+        cookie = _jar().Cookie(
             version=0,
             name=name,
             value=value,
@@ -102,7 +82,7 @@ class Cookies(MutableMapping[str, str]):
             discard=True,
             comment=None,
             comment_url=None,
-            rest={"HttpOnly": None},  # type: ignore[dict-item]  # typeshed says str; the stdlib stores None for flag attributes
+            rest={"HttpOnly": None},
             rfc2109=False,
         )
         self.jar.set_cookie(cookie)
@@ -188,42 +168,3 @@ class Cookies(MutableMapping[str, str]):
             for cookie in self.jar
         )
         return f"<Cookies[{described}]>"
-
-
-class _RequestAdapter(urllib.request.Request):
-    """Presents our Request to `CookieJar`, which speaks `urllib.request.Request`.
-
-    The jar reads the URL and headers, and writes the Cookie header back through
-    `add_unredirected_header`, which lands on our request.
-    """
-
-    def __init__(self, request: Request) -> None:
-        super().__init__(
-            url=str(request.url),
-            headers=dict(request.headers.items()),
-            method=request.method,
-        )
-        self.request = request
-
-    def add_unredirected_header(self, key: str, header: str) -> None:
-        super().add_unredirected_header(key, header)
-        self.request.headers[key] = header
-
-
-class _ResponseAdapter:
-    """Presents our Response's headers the way `CookieJar.extract_cookies` reads them."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-    def info(self) -> _HeaderAdapter:
-        return _HeaderAdapter(self.response)
-
-
-class _HeaderAdapter:
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-    def get_all(self, name: str, default: typing.Any = None) -> list[str] | Any:
-        values = self.response.headers.get_list(name)
-        return values if values else default
