@@ -34,3 +34,9 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+
+# Benchmarks against nginx and the peers (see benchmarks/README.md); installs what it needs.
+.PHONY: bench
+bench:
+	bash benchmarks/setup.sh
+	benchmarks/.venv/bin/python benchmarks/run.py $(BENCH_ARGS)

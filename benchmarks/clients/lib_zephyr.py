@@ -1,0 +1,77 @@
+"""zephyr, with the API it shares with HTTPX."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .base import Benches, Config, Run, expect_body, expect_size, expect_status, in_threads
+
+bench = Benches("zephyr")
+
+
+def _client(config: Config) -> Any:
+    import zephyr
+
+    limits = zephyr.Limits(max_connections=config.pool, max_keepalive_connections=config.pool)
+    return zephyr.Client(limits=limits)
+
+
+@bench("seq")
+def seq(config: Config) -> Iterator[Run]:
+    with _client(config) as client:
+        url = config.http + "/small"
+
+        def run(n: int) -> None:
+            for _ in range(n):
+                response = client.get(url)
+                expect_status(response.status_code)
+                response.content  # noqa: B018 - the body, read
+
+        yield run
+
+
+@bench("threads")
+def threads(config: Config) -> Iterator[Run]:
+    with _client(config) as client:
+        url = config.http + "/small"
+
+        def work(n: int) -> None:
+            for _ in range(n):
+                response = client.get(url)
+                expect_status(response.status_code)
+                response.content  # noqa: B018 - the body, read
+
+        yield lambda n: in_threads(config.params["threads"], n, work)
+
+
+@bench("big")
+def big(config: Config) -> Iterator[Run]:
+    with _client(config) as client:
+        url = config.http + "/big"
+
+        def run(n: int) -> None:
+            for _ in range(n):
+                with client.stream("GET", url) as response:
+                    expect_status(response.status_code)
+                    size = 0
+                    for chunk in response.iter_raw():
+                        size += len(chunk)
+                expect_size(size, config.big_size)
+
+        yield run
+
+
+@bench("up")
+def up(config: Config) -> Iterator[Run]:
+    data = bytes(config.upload_size)
+    with _client(config) as client:
+        url = config.http + "/echo"
+
+        def run(n: int) -> None:
+            for _ in range(n):
+                response = client.post(url, content=data)
+                expect_status(response.status_code)
+                expect_body(response.content, b"ok")
+
+        yield run

@@ -1,0 +1,104 @@
+"""The scenarios: what is measured, how much of it, and in which unit.
+
+Which libraries take part in a scenario is not written here: every library whose module in
+`clients/` registers a function of the scenario's `function` name does. A new scenario is a
+row here plus one client function per library; a new peer in a scenario is one function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MIB = 1024 * 1024
+BIG_SIZE = 100 * MIB  # /big, as the server writes it
+UPLOAD_SIZE = 100 * MIB  # what `up` POSTs to /echo
+
+# Every client gets this pool: at most POOL connections, all kept alive. It is larger than any
+# sync scenario's concurrency (8 threads), so no client ever waits for a connection.
+POOL = 10
+# The read size for the streaming APIs that take one (requests' iter_content, urllib3's stream,
+# aiohttp's iter_chunked, libcurl's buffer); zephyr and HTTPX's iter_raw() take none.
+CHUNK_SIZE = 1 * MIB
+
+# The order libraries are listed in: zephyr first, then the peers.
+LIBRARY_ORDER = ["zephyr", "httpx", "requests", "urllib3", "niquests", "pycurl", "aiohttp"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    what: str
+    unit: str  # "req/s" or "MiB/s" (higher is better), "ms" (lower is better)
+    count: int = 0  # units of work in the timed call: requests, or whole transfers
+    warmup: int = 0  # units of work in the warm-up call, untimed
+    item_bytes: int = 0  # bytes per unit of work, for MiB/s
+    function: str = ""  # the client function's name; the scenario's name when empty
+    params: dict[str, Any] = field(default_factory=dict)  # given to the functions as config
+    modules: dict[str, str] = field(default_factory=dict)  # import: library -> module imported
+
+    @property
+    def client_function(self) -> str:
+        return self.function or self.name
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.unit != "ms"
+
+    def value(self, elapsed: float) -> float:
+        """The scenario's figure from the seconds one timed call took."""
+        if self.unit == "req/s":
+            return self.count / elapsed
+        if self.unit == "MiB/s":
+            return self.count * self.item_bytes / MIB / elapsed
+        raise ValueError(f"{self.name}: no rate in {self.unit}")
+
+
+SCENARIOS = [
+    Scenario(
+        name="seq",
+        what="3,000 sequential GET /small on one pooled sync client, body read",
+        unit="req/s",
+        count=3000,
+        warmup=300,
+    ),
+    Scenario(
+        name="big",
+        what="stream GET /big (100 MiB) and discard, 3 times",
+        unit="MiB/s",
+        count=3,
+        warmup=1,
+        item_bytes=BIG_SIZE,
+    ),
+    Scenario(
+        name="up",
+        what="POST 100 MiB from bytes to /echo, 3 times",
+        unit="MiB/s",
+        count=3,
+        warmup=1,
+        item_bytes=UPLOAD_SIZE,
+    ),
+    Scenario(
+        name="threads",
+        what="8 threads sharing one sync client, 8 x 500 GET /small",
+        unit="req/s",
+        count=4000,
+        warmup=400,
+        params={"threads": 8},
+    ),
+    Scenario(
+        name="import",
+        what="python -X importtime -c 'import <library>': the top-level cumulative time",
+        unit="ms",
+        modules={
+            "zephyr": "zephyr",
+            "httpx": "httpx",
+            "requests": "requests",
+            "urllib3": "urllib3",
+            "niquests": "niquests",
+            "aiohttp": "aiohttp",
+        },
+    ),
+]
+
+BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
