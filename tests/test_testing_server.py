@@ -733,3 +733,21 @@ def test_session_fixtures_are_distinct_running_servers(
     assert tls_server.running
     assert (server.url[:7], tls_server.url[:8]) == ("http://", "https://")
     assert server.port != tls_server.port
+
+
+def test_tls_server_stops_promptly_with_an_idle_keep_alive_client() -> None:
+    # An idle client never sends TLS close_notify; stop() must not wait out asyncio's 30 s.
+    import time
+
+    import zephyr
+
+    server = TestServer(tls=True).start()
+    client = zephyr.Client(verify=server.ca_path)
+    try:
+        assert client.get(server.url + "/get").status_code == 200
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 5
+    finally:
+        client.close()
+        server.stop()

@@ -36,6 +36,32 @@ _GRACEFUL_TIMEOUT = 1.0
 _hypercorn_logger = logging.getLogger("zephyr.testing.hypercorn")
 
 
+def _log_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    _hypercorn_logger.debug(
+        "event loop: %s", context.get("message"), exc_info=context.get("exception")
+    )
+
+
+class _ServerLoop(asyncio.SelectorEventLoop):
+    """An event loop whose TLS servers give up on a closing client after 1 s.
+
+    On shutdown, a TLS connection waits for the client's close_notify for asyncio's default
+    of 30 s; an idle keep-alive client never sends one, so stop() would hang. hypercorn offers
+    no setting for it, so the loop supplies the bound.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Connections torn down at shutdown end in CancelledError / TimeoutError inside
+        # hypercorn's callbacks: expected, so logged quietly rather than printed to stderr.
+        self.set_exception_handler(_log_loop_error)
+
+    async def create_server(self, *args: Any, **kwargs: Any) -> asyncio.Server:
+        if kwargs.get("ssl") is not None:
+            kwargs.setdefault("ssl_shutdown_timeout", _GRACEFUL_TIMEOUT)
+        return await super().create_server(*args, **kwargs)
+
+
 class TestServer:
     """A local httpbin-compatible server: `with TestServer() as server: ... server.url`.
 
@@ -167,7 +193,8 @@ class TestServer:
 
     def _run(self, config: Config) -> None:
         try:
-            asyncio.run(self._serve(config))
+            with asyncio.Runner(loop_factory=_ServerLoop) as runner:
+                runner.run(self._serve(config))
         except BaseException as error:  # reported by start() or stop(), in the caller's thread
             self._error = error
         finally:
