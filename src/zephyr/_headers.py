@@ -235,6 +235,25 @@ class Headers(MutableMapping[str, str]):
         self._inferred_encoding = None
         return True
 
+    def _insert_raw_at_front(self, triples: list[HeaderTriple]) -> None:
+        """Put `(name, lower_name, value)` triples zephyr computed itself first, unchecked."""
+        self._list[0:0] = triples
+        self._inferred_encoding = None
+
+    def _has(self, lower_name: bytes) -> bool:
+        """`lower_name in self` for a name already lower-case bytes: no encoding, no lowering."""
+        for _, name, _ in self._list:  # noqa: SIM110 - a plain loop beats any() (see below)
+            if name == lower_name:
+                return True
+        return False
+
+    def _has_any(self, lower_names: tuple[bytes, ...]) -> bool:
+        """True if a header has one of `lower_names` (lower-case bytes)."""
+        for _, name, _ in self._list:  # noqa: SIM110
+            if name in lower_names:
+                return True
+        return False
+
     def _raw_values(self, lower_name: bytes) -> list[bytes]:
         """Every raw value of the header `lower_name` (which must be lower-case), in order."""
         return [value for _, name, value in self._list if name == lower_name]

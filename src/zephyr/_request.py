@@ -28,6 +28,9 @@ __all__ = ["Request", "UnattachedStream"]
 # RFC 9110 §9.1: a method is a token (§5.6.2).
 _METHOD_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
+# The headers encode_request() gives a request without a body.
+_NO_BODY_HEADERS: dict[str, str] = {}
+
 # RFC 9110 §8.6: a user agent SHOULD send Content-Length in a request that has no body when the
 # method defines a meaning for an enclosed body; servers commonly answer 411 otherwise.
 _METHODS_EXPECTING_BODY = frozenset(("POST", "PUT", "PATCH"))
@@ -44,7 +47,19 @@ class UnattachedStream(SyncByteStream, AsyncByteStream):
         yield b""  # pragma: no cover
 
 
+# Methods already checked, as given -> as sent. Bounded: a stream of distinct methods costs
+# speed, never memory.
+_checked_methods: dict[str, str] = {
+    name: name for name in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+}
+_CHECKED_METHODS_LIMIT = 64
+
+
 def _normalize_method(method: str | bytes) -> str:
+    if type(method) is str:
+        checked = _checked_methods.get(method)
+        if checked is not None:
+            return checked
     if isinstance(method, bytes):
         method = method.decode("ascii", errors="replace")
     elif not isinstance(method, str):
@@ -56,6 +71,8 @@ def _normalize_method(method: str | bytes) -> str:
         raise LocalProtocolError(
             f"Invalid HTTP method {method[:50]!r}: it must be an RFC 9110 token."
         )
+    if type(method) is str and len(_checked_methods) < _CHECKED_METHODS_LIMIT:
+        _checked_methods[method] = upper
     return upper
 
 
@@ -84,7 +101,8 @@ class Request:
         extensions: RequestExtensions | None = None,
     ) -> None:
         self.method = _normalize_method(method)
-        self.url = URL(url)
+        # A URL is immutable: an existing one is shared, not copied.
+        self.url = url if type(url) is URL else URL(url)
         if params is not None:
             self.url = self.url.copy_merge_params(params)
         self.headers = Headers(headers)
@@ -94,7 +112,14 @@ class Request:
             Cookies(cookies).set_cookie_header(self)
 
         if stream is None:
-            content_type = self.headers.get("content-type")
+            if content is None and data is None and files is None and json is None:
+                # No body at all, as in most requests: what encode_request() returns for it.
+                self._prepare(_NO_BODY_HEADERS)
+                self.stream: SyncByteStream | AsyncByteStream = ByteStream(b"")
+                self._content = b""
+                return
+            # Only a multipart body has a boundary, and only files= makes one.
+            content_type = self.headers.get("content-type") if files else None
             boundary = get_multipart_boundary_from_content_type(
                 content_type.encode(self.headers.encoding) if content_type else None
             )
@@ -106,7 +131,7 @@ class Request:
                 # unable to split the body: name the boundary the body was built with.
                 self.headers["Content-Type"] = body_headers["Content-Type"]
             self._prepare(body_headers)
-            self.stream: SyncByteStream | AsyncByteStream = body_stream
+            self.stream = body_stream
             if isinstance(body_stream, ByteStream):
                 # An in-memory body is its own content: no read() needed to inspect it.
                 self._content = body_stream._body
@@ -124,18 +149,18 @@ class Request:
                 continue
             headers.setdefault(name, value)
 
-        auto: list[tuple[bytes, bytes]] = []
-        if "host" not in headers and self.url.host:
-            auto.append((b"Host", self.url.netloc))
+        auto: list[tuple[bytes, bytes, bytes]] = []
+        if not headers._has(b"host") and self.url._parts.host:
+            auto.append((b"Host", b"host", self.url.netloc))
         if (
             self.method in _METHODS_EXPECTING_BODY
-            and "content-length" not in headers
-            and "transfer-encoding" not in headers
+            and not headers._has(b"content-length")
+            and not headers._has(b"transfer-encoding")
         ):
-            auto.append((b"Content-Length", b"0"))
+            auto.append((b"Content-Length", b"content-length", b"0"))
         if auto:
             # Host goes first, as clients conventionally send it (RFC 9112 §3.2 recommends it).
-            self.headers = Headers._from_raw(auto + headers.raw)
+            headers._insert_raw_at_front(auto)
 
     @property
     def content(self) -> bytes:
