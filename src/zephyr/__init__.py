@@ -48,6 +48,7 @@ from ._exceptions import (
 from ._headers import Headers
 from ._request import Request
 from ._response import Response
+from ._retry import Retry
 from ._status_codes import codes
 from ._streams import AsyncByteStream, ByteStream, SyncByteStream
 from ._transports import AsyncBaseTransport, BaseTransport, MockTransport
@@ -96,6 +97,7 @@ __all__ = [
     "RequestNotRead",
     "Response",
     "ResponseNotRead",
+    "Retry",
     "StreamClosed",
     "StreamConsumed",
     "StreamError",

@@ -13,9 +13,10 @@ from ._client_base import BaseClient, EventHooks
 from ._config import DEFAULT_LIMITS, DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT, Limits
 from ._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from ._exceptions import RequestError
-from ._flow import AdvanceAuth, CallHook, ReadResponse, SendRequest, StartAuth
+from ._flow import AdvanceAuth, CallHook, ReadResponse, SendRequest, Sleep, StartAuth
 from ._request import Request
 from ._response import Response
+from ._retry import Retry
 from ._streams import SyncByteStream
 from ._transports.base import BaseTransport
 from ._types import (
@@ -74,6 +75,7 @@ class Client(BaseClient[BaseTransport]):
         follow_redirects: bool = False,
         limits: Limits = DEFAULT_LIMITS,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        retries: Retry | int | None = None,
         event_hooks: EventHooks | None = None,
         base_url: URLTypes = "",
         transport: BaseTransport | None = None,
@@ -88,6 +90,7 @@ class Client(BaseClient[BaseTransport]):
             timeout=timeout,
             follow_redirects=follow_redirects,
             max_redirects=max_redirects,
+            retries=retries,
             event_hooks=event_hooks,
             base_url=base_url,
             trust_env=trust_env,
@@ -280,6 +283,9 @@ class Client(BaseClient[BaseTransport]):
                 return action.flow.send(action.response)
             except StopIteration:
                 return None
+        if isinstance(action, Sleep):
+            time.sleep(action.seconds)
+            return None
         raise TypeError(f"Unknown flow action {action!r}")  # pragma: no cover
 
     def _send_single_request(self, request: Request) -> Response:

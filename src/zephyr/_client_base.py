@@ -22,6 +22,7 @@ from ._flow import FlowSettings, send_flow
 from ._headers import Headers
 from ._request import Request
 from ._response import Response
+from ._retry import Retry
 from ._types import (
     CookieTypes,
     HeaderTypes,
@@ -94,6 +95,7 @@ class BaseClient(Generic[TransportT]):
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         follow_redirects: bool = False,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        retries: Retry | int | None = None,
         event_hooks: EventHooks | None = None,
         base_url: URLTypes = "",
         trust_env: bool = True,
@@ -109,6 +111,7 @@ class BaseClient(Generic[TransportT]):
         self._timeout = Timeout(timeout)
         self.follow_redirects = follow_redirects
         self.max_redirects = max_redirects
+        self.retries = retries
         self._event_hooks = _check_hooks(event_hooks)
         self._trust_env = trust_env
         self._default_encoding = default_encoding
@@ -124,6 +127,16 @@ class BaseClient(Generic[TransportT]):
     @property
     def trust_env(self) -> bool:
         return self._trust_env
+
+    @property
+    def retries(self) -> Retry | None:
+        """The retry policy for failed attempts (None: no retries, HTTPX's behaviour)."""
+        return self._retry
+
+    @retries.setter
+    def retries(self, retries: Retry | int | None) -> None:
+        retry = None if retries is None else Retry.from_value(retries)
+        self._retry = None if retry is None or retry.is_exhausted() else retry
 
     @property
     def timeout(self) -> Timeout:
@@ -291,6 +304,7 @@ class BaseClient(Generic[TransportT]):
             max_redirects=self.max_redirects,
             request_hooks=self._event_hooks["request"],
             response_hooks=self._event_hooks["response"],
+            retry=self._retry,
         )
         return send_flow(settings, request, self._build_request_auth(request, auth), follow)
 

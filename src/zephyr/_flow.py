@@ -13,6 +13,7 @@ while it is being closed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,18 +24,23 @@ from ._exceptions import (
     RemoteProtocolError,
     StreamConsumed,
     TooManyRedirects,
+    TransportError,
     UnsupportedProtocol,
 )
 from ._headers import Headers
 from ._request import Request
 from ._response import Response
+from ._retry import RetriesExhausted, Retry
 from ._streams import AsyncByteStream, ByteStream, SyncByteStream
 from ._urls import URL
 
 if TYPE_CHECKING:
     from ._cookies import Cookies
 
+logger = logging.getLogger("zephyr")
+
 __all__ = [
+    "Sleep",
     "AdvanceAuth",
     "CallHook",
     "FlowSettings",
@@ -86,7 +92,14 @@ class AdvanceAuth:
     response: Response
 
 
-Action = SendRequest | ReadResponse | CallHook | StartAuth | AdvanceAuth
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait before a retry (time.sleep, or asyncio.sleep in the async client); result: None."""
+
+    seconds: float
+
+
+Action = SendRequest | ReadResponse | CallHook | StartAuth | AdvanceAuth | Sleep
 
 
 @dataclass(slots=True)
@@ -97,6 +110,7 @@ class FlowSettings:
     max_redirects: int
     request_hooks: list[Callable[..., Any]]
     response_hooks: list[Callable[..., Any]]
+    retry: Retry | None = None
 
 
 # -- the send flow --------------------------------------------------------------------------
@@ -146,7 +160,10 @@ def _redirect_flow(
             )
         for hook in settings.request_hooks:
             yield CallHook(hook, request)
-        response: Response = yield SendRequest(request)
+        if settings.retry is None:
+            response: Response = yield SendRequest(request)
+        else:
+            response = yield from _retry_flow(settings.retry, request)
         settings.cookies.extract_cookies(response)
         response.history = list(history)
         for hook in settings.response_hooks:
@@ -160,6 +177,54 @@ def _redirect_flow(
         yield ReadResponse(response)
         history.append(response)
         request = next_request
+
+
+# -- retries --------------------------------------------------------------------------------
+
+
+def _retry_flow(retry: Retry, request: Request) -> Generator[Action, Any, Response]:
+    """One send, repeated as `retry` allows: failed attempts (errors before a response, or a
+    status in the forcelist) are retried after a backoff, only for the methods the policy
+    allows — a request that may have reached the server is never silently re-sent otherwise.
+    The attempts are in `response.extensions["retries"]` and logged."""
+    while True:
+        try:
+            response: Response = yield SendRequest(request)
+        except TransportError as exc:
+            if not retry.should_retry_error(request.method, exc) or not _replayable(request):
+                raise
+            try:
+                retry = retry.increment(method=request.method, url=request.url, error=exc)
+            except RetriesExhausted as exhausted:
+                return exhausted.resolve()
+        else:
+            if not retry.should_retry_response(request.method, response):
+                if retry.history:
+                    response.extensions["retries"] = retry.history
+                return response
+            if not _replayable(request):
+                return response
+            try:
+                retry = retry.increment(method=request.method, url=request.url, response=response)
+            except RetriesExhausted as exhausted:
+                response.extensions["retries"] = retry.history
+                return exhausted.resolve()
+            yield ReadResponse(response)  # frees its connection before we wait
+        attempt = retry.history[-1]
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "Retrying %s %s in %.2f s after %s (attempt %d)",
+                request.method,
+                request.url,
+                attempt.delay,
+                attempt.error or attempt.status_code,
+                len(retry.history),
+            )
+        yield Sleep(attempt.delay)
+
+
+def _replayable(request: Request) -> bool:
+    return hasattr(request, "_content") or bool(getattr(request.stream, "rewindable", False))
 
 
 # -- redirects ------------------------------------------------------------------------------
