@@ -301,6 +301,12 @@ class AsyncDriver:
         return hook
 
     def close(self) -> None:
+        # Closes the client only: the loop keeps running, so that a test can go on to check
+        # that the closed client refuses requests. The fixture calls shutdown().
+        if not self._stopped:
+            self.run(self.client.aclose())
+
+    def shutdown(self) -> None:
         if self._stopped:
             return
         try:
@@ -344,7 +350,8 @@ def client_factory(request: pytest.FixtureRequest) -> Iterator[ClientFactory]:
 
     yield make
     for driver in made:
-        driver.close()
+        shutdown = getattr(driver, "shutdown", driver.close)
+        shutdown()
 
 
 # -- a server that records what it was sent --------------------------------------------------

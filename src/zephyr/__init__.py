@@ -8,6 +8,7 @@ import typing
 
 from .__version__ import __version__
 from ._api import delete, get, head, options, patch, post, put, request, stream
+from ._async_client import AsyncClient
 from ._auth import Auth, BasicAuth, BearerAuth, DigestAuth, FunctionAuth, NetRCAuth
 from ._client import Client
 from ._client_base import ClientClosed
@@ -55,11 +56,14 @@ from ._transports import AsyncBaseTransport, BaseTransport, MockTransport
 from ._urls import URL, QueryParams
 
 if typing.TYPE_CHECKING:
+    from ._transports.async_http import AsyncHTTPTransport
     from ._transports.http import HTTPTransport
 
 __all__ = [
     "AsyncBaseTransport",
     "AsyncByteStream",
+    "AsyncClient",
+    "AsyncHTTPTransport",
     "Auth",
     "BaseTransport",
     "BasicAuth",
@@ -142,4 +146,9 @@ def __getattr__(name: str) -> typing.Any:
 
         HTTPTransport.__module__ = "zephyr"
         return HTTPTransport
+    if name == "AsyncHTTPTransport":
+        from ._transports.async_http import AsyncHTTPTransport
+
+        AsyncHTTPTransport.__module__ = "zephyr"
+        return AsyncHTTPTransport
     raise AttributeError(f"module 'zephyr' has no attribute {name!r}")

@@ -238,6 +238,26 @@ class PoolState(Generic[K, C]):
         if self._keepalive_expiry is not None:
             self._expire_oldest(now, self._keepalive_expiry)
 
+    def discard_idle(self, connection: C) -> bool:
+        """An idle connection died where it lay (the server closed it, or sent bytes nobody
+        asked for): it leaves the pool at once, O(1), and the driver closes it. False if the
+        connection is not idle here (in use, already gone): nothing changes then.
+
+        For drivers told of such deaths as they happen (asyncio's `connection_lost`); the
+        blocking driver finds them only when it picks a connection, and uses `release`.
+        """
+        entry = self._idle_lru.pop(connection, None)
+        if entry is None:
+            return False
+        key = entry[0]
+        idle = self._idle_by_key[key]
+        del idle[connection]
+        if not idle:
+            del self._idle_by_key[key]
+        self.total -= 1
+        # No waiter to wake: while a connection is idle nobody waits (see `acquire`).
+        return True
+
     def detach(self, key: K, connection: C) -> None:
         """A connection in use leaves the pool without being closed (it was upgraded to another
         protocol and now belongs to the caller); its slot is freed."""

@@ -9,18 +9,25 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .._exceptions import ConnectError, ConnectTimeout
+from .._exceptions import ConnectError
+from .._io_common import (
+    SocketOption,
+    connect_error,
+    connect_timeout_error,
+    prepare_socket,
+    resolve_error,
+    show_address,
+    tls_error,
+    tls_timeout_error,
+    uds_timeout_error,
+)
 
 if TYPE_CHECKING:
     import ssl
 
 __all__ = ["SocketOption", "connect_tcp", "connect_uds", "start_tls"]
-
-# (level, option, value) as for `socket.setsockopt`: the value an int, bytes, or None with a
-# length (`(level, option, None, optlen)`).
-SocketOption = tuple[int, int, int | bytes] | tuple[int, int, None, int]
 
 
 def connect_tcp(
@@ -42,7 +49,7 @@ def connect_tcp(
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise ConnectError(f"Could not resolve host {host!r}: {exc}") from exc
+        raise resolve_error(host, exc) from exc
     resolved = time.perf_counter()
     if timing is not None:
         timing["dns"] = resolved - started
@@ -51,14 +58,12 @@ def connect_tcp(
     for family, kind, proto, _, address in addresses:
         sock = socket.socket(family, kind, proto)
         try:
-            _prepare(sock, socket_options, local_address, tcp=True)
+            prepare_socket(sock, socket_options, local_address, tcp=True)
             sock.settimeout(None if deadline is None else max(deadline - time.monotonic(), 0.0))
             sock.connect(address)
         except TimeoutError as exc:
             sock.close()
-            raise ConnectTimeout(
-                f"Timed out connecting to {_show(host, port)} after {timeout} s."
-            ) from exc
+            raise connect_timeout_error(host, port, timeout) from exc
         except OSError as exc:
             sock.close()
             errors.append(exc)
@@ -66,7 +71,7 @@ def connect_tcp(
         if timing is not None:
             timing["connect"] = time.perf_counter() - resolved
         return sock
-    raise _connect_error(_show(host, port), errors)
+    raise connect_error(show_address(host, port), errors)
 
 
 def connect_uds(
@@ -80,15 +85,15 @@ def connect_uds(
     started = time.perf_counter()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        _prepare(sock, socket_options, None, tcp=False)
+        prepare_socket(sock, socket_options, None, tcp=False)
         sock.settimeout(timeout)
         sock.connect(path)
     except TimeoutError as exc:
         sock.close()
-        raise ConnectTimeout(f"Timed out connecting to Unix socket {path!r}.") from exc
+        raise uds_timeout_error(path) from exc
     except OSError as exc:
         sock.close()
-        raise _connect_error(f"Unix socket {path!r}", [exc]) from exc
+        raise connect_error(f"Unix socket {path!r}", [exc]) from exc
     if timing is not None:
         timing["connect"] = time.perf_counter() - started
     return sock
@@ -106,8 +111,6 @@ def start_tls(
 
     The socket is closed on failure.
     """
-    import ssl  # already loaded: the context came from it
-
     started = time.perf_counter()
     try:
         tls_sock = context.wrap_socket(
@@ -121,54 +124,10 @@ def start_tls(
         tls_sock.do_handshake()
     except TimeoutError as exc:
         tls_sock.close()
-        raise ConnectTimeout(
-            f"Timed out in the TLS handshake with {server_hostname!r} after {timeout} s."
-        ) from exc
-    except ssl.SSLCertVerificationError as exc:
+        raise tls_timeout_error(server_hostname, timeout) from exc
+    except (OSError, ValueError) as exc:  # ssl.SSLCertVerificationError among them
         tls_sock.close()
-        raise ConnectError(
-            f"TLS certificate verification failed for {server_hostname!r}: "
-            f"{exc.verify_message or exc}"
-        ) from exc
-    except (OSError, ValueError) as exc:
-        tls_sock.close()
-        raise ConnectError(f"TLS handshake with {server_hostname!r} failed: {exc}") from exc
+        raise tls_error(exc, server_hostname) from exc
     if timing is not None:
         timing["tls"] = time.perf_counter() - started
     return tls_sock
-
-
-def _prepare(
-    sock: socket.socket,
-    socket_options: Iterable[SocketOption],
-    local_address: str | None,
-    *,
-    tcp: bool,
-) -> None:
-    for option in socket_options:
-        sock.setsockopt(*option)
-    if tcp:
-        # Requests go out as one write, but a body sent after its head must not wait for the
-        # head's ACK (Nagle + delayed ACK cost 40 ms a request otherwise).
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    if local_address is not None:
-        sock.bind((local_address, 0))
-
-
-def _show(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _connect_error(target: str, errors: list[OSError]) -> ConnectError:
-    if not errors:
-        return ConnectError(f"Could not connect to {target}: the name resolved to no address.")
-    # The last attempt's error speaks for all of them (create_connection does the same); the
-    # others are listed, since on a dual-stack host the IPv6 one is often the interesting one.
-    last: Any = errors[-1]
-    reason = last.strerror or str(last)
-    message = f"Could not connect to {target}: {reason}"
-    if len(errors) > 1:
-        message += " (also tried: " + "; ".join(str(e) for e in errors[:-1]) + ")"
-    error = ConnectError(message + ".")
-    error.__cause__ = last
-    return error

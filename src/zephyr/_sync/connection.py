@@ -19,8 +19,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ReadError, ReadTimeout, WriteError, WriteTimeout
+from .._io_common import describe_os_error as _describe
+from .._io_common import join_small, request_writes
 from .._protocol.http11 import HTTP11Connection
-from .._streams import ByteStream, SyncByteStream
+from .._streams import SyncByteStream
 
 if TYPE_CHECKING:
     from .._request import Request
@@ -28,12 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["READ_BUFFER_SIZE", "SyncHTTP11Connection"]
 
 READ_BUFFER_SIZE = 256 * 1024
-
-# Bodies up to this size are joined to the head and written with it: one syscall, and the
-# copy costs less than a second write (measured: a 64 KiB memcpy is ~3 us, a syscall more).
-_JOIN_LIMIT = 64 * 1024
-
-_METHODS = {m: m.encode() for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
 
 _HAS_POLL = hasattr(select, "poll")
 
@@ -94,47 +90,25 @@ class SyncHTTP11Connection:
     def send_request(self, request: Request, write_timeout: float | None) -> None:
         """Write the request head and body. Raises WriteError/WriteTimeout, or
         LocalProtocolError before anything is written for a request that must not be sent."""
-        protocol = self.protocol
-        method = _METHODS.get(request.method) or request.method.encode("ascii")
-        url = request.url
-        head = protocol.send_request_head(method, url.raw_path, request.headers.raw)
-        stream = request.stream
-        if self._write_timeout != write_timeout:
-            self._set_write_timeout(write_timeout)
-        if isinstance(stream, ByteStream):
-            body = stream._body
-            if not body:
-                end = protocol.end_request()  # b"" unless the caller asked for chunked
-                self._write(head + end if end else head)
-                return
-            pieces = protocol.send_body(body)
-            end = protocol.end_request()
-            if len(body) <= _JOIN_LIMIT:
-                self._write(b"".join([head, *pieces, end]))
-            else:
-                self._write(head)
-                self._write_all(pieces)
-                if end:
-                    self._write(end)
-            return
-        if not isinstance(stream, SyncByteStream):
+        writes, stream = request_writes(self.protocol, request)
+        if stream is not None and not isinstance(stream, SyncByteStream):
             raise RuntimeError(
                 "Attempted to send an async request body with a sync transport: use an "
                 "AsyncClient, or give the request a sync stream."
             )
-        self._write(head)
+        if self._write_timeout != write_timeout:
+            self._set_write_timeout(write_timeout)
+        for data in writes:
+            self._write(data)
+        if stream is None:
+            return
+        protocol = self.protocol
         for chunk in stream:
-            self._write_all(protocol.send_body(chunk))
+            for data in join_small(protocol.send_body(chunk)):
+                self._write(data)
         end = protocol.end_request()
         if end:
             self._write(end)
-
-    def _write_all(self, pieces: list[bytes | memoryview]) -> None:
-        if len(pieces) > 1 and sum(len(piece) for piece in pieces) <= _JOIN_LIMIT:
-            self._write(b"".join(pieces))  # a chunk and its framing in one write
-            return
-        for piece in pieces:
-            self._write(piece)
 
     def _write(self, data: bytes | memoryview) -> None:
         try:
@@ -248,8 +222,3 @@ def _timeval(timeout: float | None) -> bytes:
     seconds = int(timeout)
     microseconds = max(int((timeout - seconds) * 1_000_000), 0 if seconds else 1)
     return _TIMEVAL.pack(seconds, microseconds)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if not isinstance(exc, ConnectionError) else text

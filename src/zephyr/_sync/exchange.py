@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .._exceptions import ReadError, RemoteProtocolError, WriteError
 from .._headers import Headers
+from .._io_common import HTTP_VERSIONS, StaleConnection
 from .._protocol.events import (
     ConnectionUpgraded,
     DataReceived,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ConnectionOwner", "HTTP11ResponseStream", "StaleConnection", "exchange"]
 
-_VERSIONS = {"HTTP/1.1": b"HTTP/1.1", "HTTP/1.0": b"HTTP/1.0"}
 _perf_counter = time.perf_counter
 
 
@@ -44,19 +44,6 @@ class ConnectionOwner(Protocol):
     def release_connection(self, connection: SyncHTTP11Connection, reusable: bool) -> None: ...
 
     def detach_connection(self, connection: SyncHTTP11Connection) -> None: ...
-
-
-class StaleConnection(Exception):
-    """A reused keep-alive connection failed before a single byte of response arrived.
-
-    The server most likely closed it just as we sent the request (RELIABILITY.md 21), so the
-    request may be sent again on a new connection, if it is safe to repeat; otherwise `error`
-    is raised.
-    """
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 def exchange(
@@ -154,7 +141,7 @@ def _response(
         headers=Headers._from_raw(event.headers),
         stream=stream,
         extensions={
-            "http_version": _VERSIONS.get(event.http_version) or event.http_version.encode(),
+            "http_version": HTTP_VERSIONS.get(event.http_version) or event.http_version.encode(),
             "reason_phrase": event.reason_phrase,
             "network_stream": SyncNetworkStream(connection, b""),
             "timing": timing,

@@ -18,20 +18,24 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._config import DEFAULT_LIMITS, Limits
-from .._exceptions import (
-    ConnectError,
-    ConnectTimeout,
-    PoolTimeout,
-    RequestError,
-    UnsupportedProtocol,
+from .._exceptions import ConnectError, ConnectTimeout, RequestError
+from .._io_common import (
+    PoolKey,
+    SocketOption,
+    StaleConnection,
+    closed_error,
+    describe_tls,
+    is_replayable,
+    pool_timeout_error,
+    retry_delay,
+    route,
 )
 from .._pool import NEW_CONNECTION, POOL_FULL, PoolClosed, PoolState, PoolWaiter
 from .._request import Request
 from .._response import Response
-from .._streams import ByteStream
-from .._sync.connect import SocketOption, connect_tcp, connect_uds, start_tls
+from .._sync.connect import connect_tcp, connect_uds, start_tls
 from .._sync.connection import SyncHTTP11Connection
-from .._sync.exchange import StaleConnection, exchange
+from .._sync.exchange import exchange
 from .base import BaseTransport
 
 if TYPE_CHECKING:
@@ -43,13 +47,6 @@ __all__ = ["HTTPTransport"]
 
 logger = logging.getLogger("zephyr")
 
-# (scheme, host, port), plus the SNI name when a request overrides it: see _pool's docstring.
-PoolKey = tuple[Any, ...]
-
-# RFC 9110 §9.2.2: requests whose repetition has the same effect as sending them once.
-_IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
-_NO_TIMEOUTS: dict[str, Any] = {}
-_RETRY_BACKOFF_CAP = 8.0
 _monotonic = time.monotonic
 
 
@@ -118,24 +115,13 @@ class HTTPTransport(BaseTransport):
             raise
 
     def _handle_request(self, request: Request) -> Response:
-        origin: tuple[bytes, bytes, int] = request.url._origin
-        scheme, host, _ = origin
-        if scheme != b"http" and scheme != b"https":
-            raise _unsupported(scheme)
-        if not host:
-            raise UnsupportedProtocol(f"Request URL {str(request.url)!r} is missing a host.")
-        extensions = request.extensions
-        timeouts: dict[str, Any] = extensions.get("timeout") or _NO_TIMEOUTS
-        sni: str | None = extensions.get("sni_hostname")
-        key: PoolKey = origin if sni is None else (*origin, sni)
+        key, sni, timeouts = route(request, "HTTPTransport")
         timing: dict[str, float] = {}
         connection = self._get_connection(key, sni, timeouts, timing)
         try:
             return exchange(connection, request, timeouts, self, timing)
         except StaleConnection as stale:
-            if request.method not in _IDEMPOTENT_METHODS or not isinstance(
-                request.stream, ByteStream
-            ):
+            if not is_replayable(request):
                 error = stale.error
                 raise error from error.__cause__
             if logger.isEnabledFor(logging.DEBUG):
@@ -176,7 +162,7 @@ class HTTPTransport(BaseTransport):
             try:
                 got = pool.acquire(key, _monotonic())
             except PoolClosed:
-                raise _closed_error() from None
+                raise closed_error() from None
             if got is POOL_FULL:
                 ready = threading.Event()
                 waiter = pool.wait(key, ready.set)
@@ -202,12 +188,9 @@ class HTTPTransport(BaseTransport):
                 # then it is ours after all.
                 if not waiter.granted and not waiter.closed:
                     self._pool.cancel_wait(waiter, _monotonic())
-                    raise PoolTimeout(
-                        f"Timed out after {pool_timeout} s waiting for a connection from the "
-                        "pool: every connection is in use (see Limits.max_connections)."
-                    )
+                    raise pool_timeout_error(pool_timeout)
         if waiter.closed:
-            raise _closed_error()
+            raise closed_error()
         return waiter.connection
 
     def _open(
@@ -237,14 +220,11 @@ class HTTPTransport(BaseTransport):
         if closing:
             _close_all(closing)
             if connection in closing:
-                raise _closed_error()
+                raise closed_error()
         return connection
 
     def _retry_delay(self, attempt: int) -> float:
-        # The first retry is immediate (most failures are transient), then the wait doubles.
-        if attempt <= 1:
-            return 0.0
-        return min(self._retry_backoff_factor * 2.0 ** (attempt - 2), _RETRY_BACKOFF_CAP)
+        return retry_delay(attempt, self._retry_backoff_factor)
 
     def _connect(
         self, key: PoolKey, sni: str | None, connect_timeout: float | None, timing: dict[str, float]
@@ -276,7 +256,8 @@ class HTTPTransport(BaseTransport):
             sock = start_tls(sock, context, server_name, timeout=connect_timeout, timing=timing)
         if logger.isEnabledFor(logging.DEBUG):
             where = f"unix socket {self._uds!r}" if self._uds else sock.getpeername()
-            logger.debug("connected %s via %s (%s)", key, where, _describe_tls(sock, tls))
+            ssl_object = sock if tls else None
+            logger.debug("connected %s via %s (%s)", key, where, describe_tls(ssl_object))
         return SyncHTTP11Connection(key, sock, timeout=connect_timeout, tls=tls)
 
     # -- the pool ---------------------------------------------------------------------------
@@ -326,23 +307,3 @@ class HTTPTransport(BaseTransport):
 def _close_all(connections: list[SyncHTTP11Connection]) -> None:
     for connection in connections:
         connection.close()
-
-
-def _unsupported(scheme: bytes) -> UnsupportedProtocol:
-    if not scheme:
-        return UnsupportedProtocol("Request URL is missing an 'http://' or 'https://' protocol.")
-    shown = scheme.decode("ascii", "replace")
-    return UnsupportedProtocol(
-        f"Request URL has an unsupported protocol '{shown}://': HTTPTransport speaks "
-        "http:// and https:// only."
-    )
-
-
-def _closed_error() -> RuntimeError:
-    return RuntimeError("Cannot send a request: the transport has been closed.")
-
-
-def _describe_tls(sock: Any, tls: bool) -> str:
-    if not tls:
-        return "plain"
-    return f"{sock.version()}, ALPN {sock.selected_alpn_protocol()!r}"

@@ -5,6 +5,7 @@ Run with `python -m zephyr.testing.demo`. Everything runs offline, on loopback.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -65,8 +66,19 @@ def show_timeout(client: zephyr.Client) -> None:
     print(f"The default timeout is {zephyr.Client().timeout} (HTTPX's)")
 
 
-def show_retries() -> None:
+def show_retries(client: zephyr.Client) -> None:
     section("Retries")
+    retrying = zephyr.Client(
+        base_url=str(client.base_url), retries=zephyr.Retry(total=3, backoff_factor=0.1)
+    )
+    with retrying:
+        response = retrying.get("/status/500")
+    waits = ", ".join(f"{attempt.delay:.2f} s" for attempt in response.extensions["retries"])
+    print(f"Client(retries=Retry(total=3)) GET /status/500 → retried after {waits}")
+    try:
+        response.raise_for_status()
+    except zephyr.HTTPStatusError as exc:
+        print(f"  then raise_for_status() → HTTPStatusError: {exc.args[0].splitlines()[0]}")
     # A port with nothing listening: each connection attempt is refused at once.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -139,6 +151,24 @@ def show_https(tls_server: TestServer) -> None:
         print(f"without the CA → ConnectError: {str(exc)[:90]}...")
 
 
+def show_async(base: str) -> None:
+    section("AsyncClient and asyncio.gather")
+
+    async def fetch_all() -> list[zephyr.Response]:
+        async with zephyr.AsyncClient(base_url=base) as client:
+            response = await client.get("/get")
+            print(f"await client.get('/get') → {response!r}")
+            return await asyncio.gather(*(client.get(f"/delay/{n}") for n in (1, 2, 1, 2)))
+
+    started = time.perf_counter()
+    responses = asyncio.run(fetch_all())
+    took = time.perf_counter() - started
+    print(
+        f"gather over /delay/1, /delay/2, /delay/1, /delay/2 → {[r.status_code for r in responses]}"
+    )
+    print(f"  in {took:.1f} s: about the longest delay, not the sum (6 s)")
+
+
 def main() -> None:
     print(f"zephyr {zephyr.__version__}: a tour against the local test server")
     with TestServer() as server, TestServer(tls=True) as tls_server:
@@ -149,11 +179,12 @@ def main() -> None:
             show_methods(client)
             show_params(client)
             show_timeout(client)
-            show_retries()
+            show_retries(client)
             show_status_error(client)
             show_auth(client)
             show_redirects_and_cookies(client)
             show_streaming(client)
+        show_async(server.url)
         show_https(tls_server)
     print("\nDone.")
 

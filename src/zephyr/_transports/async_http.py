@@ -1,0 +1,529 @@
+"""`AsyncHTTPTransport`: HTTP/1.1 on asyncio, with a connection pool and TLS.
+
+Per request, the work outside the event loop's own is O(1) and takes no lock (HTTPX issue
+3215: httpcore scans every connection, polls every socket and takes anyio locks per request):
+
+- the pool (`_pool.PoolState`) is driven from the event loop's thread only, so it needs no
+  lock at all; finding an idle connection is a dict lookup;
+- whether a pooled connection is still alive costs no system call: the event loop has told its
+  protocol about an EOF or a reset as it happened, and such a connection left the pool then;
+- tasks that find the pool full queue FIFO, each on a Future the pool resolves;
+- a response is parsed in `data_received` and its connection goes back to the pool from there,
+  the moment the response ends, before the task that sent the request even resumes.
+
+HTTP/2 is not spoken yet: `http2=True` is accepted (so that HTTPX code runs) but connections
+negotiate HTTP/1.1 only, and ALPN offers only "http/1.1", until the HTTP/2 core lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .._async.connect import open_connection
+from .._async.connection import AsyncHTTP11Connection
+from .._async.exchange import (
+    AsyncHTTP11ResponseStream,
+    complete_exchange,
+    exchange,
+    start_exchange,
+)
+from .._config import DEFAULT_LIMITS, Limits
+from .._exceptions import ConnectError, ConnectTimeout, RequestError
+from .._io_common import (
+    PoolKey,
+    SocketOption,
+    StaleConnection,
+    closed_error,
+    describe_tls,
+    is_replayable,
+    pool_timeout_error,
+    retry_delay,
+    route,
+)
+from .._pool import NEW_CONNECTION, POOL_FULL, PoolClosed, PoolState, PoolWaiter
+from .._request import Request
+from .._response import Response
+from .base import AsyncBaseTransport
+
+if TYPE_CHECKING:
+    import ssl
+
+    from .._pool import _Signal
+    from .._ssl import CertTypes, VerifyTypes
+
+__all__ = ["AsyncHTTPTransport"]
+
+logger = logging.getLogger("zephyr")
+
+_NAME = "AsyncHTTPTransport"
+
+# How long `aclose()` lets closed connections take to report that their transports are gone
+# (asyncio calls `connection_lost` a loop iteration or two after `abort()`).
+_CLOSE_GRACE = 1.0
+
+
+_TIMER_SLACK = 0.001  # as the connections': a timer may run a little early
+
+
+def _time_out(queued: _Queued) -> None:
+    if not queued.is_over():
+        queued.ready.set_result(False)
+
+
+class _Queued:
+    """A request queued for a connection; the pool calls it (as its waiter's `wake`) once it
+    has handed the waiter a connection, or a slot for a new one, or closed.
+
+    A live connection handed over gets the request written there and then, from the callback
+    that released it (usually the `data_received` that ended the previous response): the
+    connection does not idle until this request's task runs, and that task is woken once, by
+    its response, instead of twice. `request` None: only the grant is wanted.
+    """
+
+    __slots__ = (
+        "error",
+        "owner",
+        "pending",
+        "read_timeout",
+        "ready",
+        "request",
+        "stream",
+        "waiter",
+    )
+
+    def __init__(
+        self,
+        owner: AsyncHTTPTransport,
+        ready: asyncio.Future[Any],
+        request: Request | None,
+        read_timeout: float | None,
+    ) -> None:
+        self.owner = owner
+        self.ready = ready
+        self.request = request
+        self.read_timeout = read_timeout
+        self.waiter: PoolWaiter[PoolKey, AsyncHTTP11Connection]
+        self.stream: AsyncHTTP11ResponseStream | None = None  # set once the request went out
+        self.pending: Any = None  # what `start_exchange` left to send
+        self.error: Exception | None = None  # the request could not be started
+
+    def __call__(self) -> None:
+        ready = self.ready
+        if ready.done():
+            return  # timed out or cancelled just before: the task gives the grant back
+        connection = self.waiter.connection
+        if connection is not None and not connection.closed and self.request is not None:
+            stream = AsyncHTTP11ResponseStream(connection, self.read_timeout)
+            try:
+                self.pending = start_exchange(connection, self.request, stream)
+            except Exception as exc:  # refused before a byte was written; the task raises it
+                self.error = exc
+                # Its protocol state may be half-way into the refused request: the connection
+                # is closed now, not left for the task, which may yet be cancelled before it
+                # runs (and would then hand the connection back as reusable).
+                connection.close()
+                self.owner.release_connection(connection, False)
+            else:
+                self.stream = stream
+                # The task is woken once, by the response (or a failure): the same Future now
+                # waits for the response head.
+                connection.wake_on_news(ready, self.read_timeout)
+                return
+        ready.set_result(True)
+
+    def is_over(self) -> bool:
+        """Served (or closed, cancelled, timed out): its pool deadline no longer applies."""
+        return self.waiter.granted or self.waiter.closed or self.ready.done()
+
+    @property
+    def connection(self) -> AsyncHTTP11Connection:
+        connection = self.waiter.connection
+        assert connection is not None
+        return connection
+
+    def grant(self) -> _Queued | AsyncHTTP11Connection | _Signal:
+        """Self when the request is on its way; else the connection or slot granted."""
+        if self.stream is not None:
+            return self
+        connection = self.waiter.connection
+        return NEW_CONNECTION if connection is None else connection
+
+
+class AsyncHTTPTransport(AsyncBaseTransport):
+    """Sends requests over HTTP/1.1 (TLS for https) on asyncio, reusing pooled connections.
+
+    verify, cert, trust_env: TLS settings, as `create_ssl_context` takes them.
+    http1, http2: the protocols allowed (HTTP/2 is accepted, but not spoken yet).
+    limits: pool limits (connections in total, kept idle, idle expiry).
+    uds: a Unix socket path to connect to instead of the URL's host and port.
+    local_address: the local IP address to connect from.
+    retries: how often to retry a connection that could not be established (ConnectError,
+        ConnectTimeout), with exponential backoff: 0, 0.5, 1, 2 ... s. Requests themselves are
+        never retried here, except once after a keep-alive connection turned out to have been
+        closed by the server, when the request is idempotent (RELIABILITY.md 21).
+    socket_options: `(level, option, value)` tuples set on each socket before it connects.
+
+    One transport serves one event loop: its connections belong to the loop that opened them.
+    """
+
+    def __init__(
+        self,
+        verify: VerifyTypes = True,
+        cert: CertTypes | None = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+        uds: str | None = None,
+        local_address: str | None = None,
+        retries: int = 0,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> None:
+        if not (http1 or http2):
+            raise ValueError("At least one of http1 and http2 must be enabled.")
+        self._verify = verify
+        self._cert = cert
+        self._trust_env = trust_env
+        self._ssl_context: ssl.SSLContext | None = None
+        if not isinstance(verify, bool) or cert is not None:
+            # A CA path or a client certificate given: a mistake in it fails here, not at the
+            # first request. (The default context is built on the first https connection, so
+            # that plain-http users never load ssl and certifi.)
+            self._ssl_context = self._build_ssl_context()
+        self._uds = uds
+        self._local_address = local_address
+        self._retries = retries
+        self._retry_backoff_factor = 0.5
+        self._socket_options = list(socket_options or ())
+        self._pool: PoolState[PoolKey, AsyncHTTP11Connection] = PoolState(limits)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Waiters' pool deadlines, in FIFO order, and the one timer watching them.
+        self._pool_deadlines: deque[tuple[float, _Queued]] = deque()
+        self._pool_timer: asyncio.TimerHandle | None = None
+        # Connections closed by us whose transports have not reported `connection_lost` yet:
+        # `aclose()` waits for them, so that no transport outlives the client.
+        self._closing_connections: set[AsyncHTTP11Connection] = set()
+        self._all_gone: asyncio.Future[None] | None = None
+
+    def _build_ssl_context(self) -> ssl.SSLContext:
+        from .._ssl import create_ssl_context
+
+        # http2=False whatever was asked: offering "h2" in ALPN before we can speak it would
+        # have servers choose it. Switched on with the HTTP/2 core.
+        return create_ssl_context(self._verify, self._cert, self._trust_env, http2=False)
+
+    # -- the request ------------------------------------------------------------------------
+
+    async def handle_async_request(self, request: Request) -> Response:
+        try:
+            key, sni, timeouts = route(request, _NAME)
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
+            timing: dict[str, float] = {}
+            pool = self._pool
+            try:
+                got = pool.acquire(key, loop.time())
+            except PoolClosed:
+                raise closed_error() from None
+            if pool.closing:
+                self._close_pending()
+            if type(got) is AsyncHTTP11Connection and not got.closed:
+                # The hot path: a live idle connection, no await before the request is written.
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("reusing connection %s", key)
+                attempt = exchange(got, request, timeouts, self, timing)
+            else:
+                granted: _Queued | AsyncHTTP11Connection | _Signal = got
+                if got is POOL_FULL:
+                    granted = (await self._queue(key, request, timeouts)).grant()
+                if isinstance(granted, _Queued):
+                    assert granted.stream is not None
+                    attempt = complete_exchange(
+                        granted.connection, granted.stream, granted.pending, timeouts, self, timing
+                    )
+                else:
+                    connection = await self._get_connection(granted, key, sni, timeouts, timing)
+                    attempt = exchange(connection, request, timeouts, self, timing)
+            try:
+                return await attempt
+            except StaleConnection as stale:
+                if not is_replayable(request):
+                    error = stale.error
+                    raise error from error.__cause__
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("retrying %s on a new connection: %s", key, stale)
+            timing = {}
+            connection = await self._get_connection(self._acquire(key), key, sni, timeouts, timing)
+            try:
+                return await exchange(connection, request, timeouts, self, timing)
+            except StaleConnection as stale:
+                error = stale.error
+                raise error from error.__cause__
+        except RequestError as exc:
+            if exc._request is None:
+                exc._request = request
+            raise
+
+    async def _queue(
+        self, key: PoolKey, request: Request | None, timeouts: dict[str, Any]
+    ) -> _Queued:
+        """Queue (FIFO) until the pool hands us a connection or a slot for a new one.
+
+        A connection handed over carries our request at once: the pool's wake-up writes it
+        from the callback that released the connection (see `_Queued`), so the connection
+        never idles in between and this task wakes once, for the response.
+        """
+        loop = self._loop
+        assert loop is not None
+        queued = _Queued(self, loop.create_future(), request, timeouts.get("read"))
+        queued.waiter = self._pool.wait(key, queued)
+        pool_timeout = timeouts.get("pool")
+        timer = None
+        if pool_timeout is not None:
+            timer = self._watch_pool_deadline(queued, loop.time() + pool_timeout)
+        try:
+            await queued.ready
+        except BaseException:
+            # Cancelled while queued (or just after being served): nothing granted is kept.
+            if queued.stream is not None:
+                queued.stream.abort()  # the request had gone out on the connection granted
+            else:
+                self._pool.cancel_wait(queued.waiter, loop.time())
+            self._close_pending()
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        waiter = queued.waiter
+        if not waiter.granted and not waiter.closed:
+            # Timed out. (Served after the deadline but before we ran: ours after all.)
+            self._pool.cancel_wait(waiter, loop.time())
+            raise pool_timeout_error(pool_timeout)
+        if waiter.closed:
+            raise closed_error()
+        if queued.error is not None:
+            raise queued.error  # its connection was closed and released by `_Queued`
+        return queued
+
+    def _watch_pool_deadline(self, queued: _Queued, deadline: float) -> asyncio.TimerHandle | None:
+        """Time `queued` out at `deadline`, unless the pool has served it by then.
+
+        Waiters queue FIFO and usually share one pool timeout, so their deadlines come in
+        order: one timer for them all, armed at the first pending one, instead of a timer per
+        wait. A deadline earlier than the last one queued gets a timer of its own (returned).
+        """
+        loop = self._loop
+        assert loop is not None
+        deadlines = self._pool_deadlines
+        while deadlines and deadlines[0][1].is_over():
+            deadlines.popleft()  # served in FIFO order: the done ones gather at the front
+        if deadlines and deadline < deadlines[-1][0]:
+            return loop.call_at(deadline, _time_out, queued)
+        deadlines.append((deadline, queued))
+        if self._pool_timer is None:
+            self._pool_timer = loop.call_at(deadline, self._pool_deadline_reached)
+        return None
+
+    def _pool_deadline_reached(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        self._pool_timer = None
+        now = loop.time() + _TIMER_SLACK
+        deadlines = self._pool_deadlines
+        while deadlines:
+            deadline, queued = deadlines[0]
+            if not queued.is_over():
+                if deadline > now:
+                    self._pool_timer = loop.call_at(deadline, self._pool_deadline_reached)
+                    return
+                queued.ready.set_result(False)
+            deadlines.popleft()
+
+    # -- connections ------------------------------------------------------------------------
+
+    def _acquire(self, key: PoolKey) -> AsyncHTTP11Connection | _Signal:
+        assert self._loop is not None
+        try:
+            got = self._pool.acquire(key, self._loop.time())
+        except PoolClosed:
+            raise closed_error() from None
+        if self._pool.closing:
+            self._close_pending()
+        return got
+
+    async def _get_connection(
+        self,
+        got: AsyncHTTP11Connection | _Signal,
+        key: PoolKey,
+        sni: str | None,
+        timeouts: dict[str, Any],
+        timing: dict[str, float],
+    ) -> AsyncHTTP11Connection:
+        """A live connection for `key`, from `got` (what the pool answered), now ours."""
+        while True:
+            if got is POOL_FULL:
+                granted = (await self._queue(key, None, timeouts)).grant()
+                assert not isinstance(granted, _Queued)
+                got = granted
+            if got is NEW_CONNECTION:
+                return await self._open(key, sni, timeouts, timing)
+            assert isinstance(got, AsyncHTTP11Connection)
+            if got.is_idle_alive():
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("reusing connection %s", key)
+                return got
+            # RELIABILITY.md 20: the server closed it (handed over by a release just before).
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("closing connection %s: closed by the server while idle", key)
+            got.close()
+            self.release_connection(got, False)
+            got = self._acquire(key)
+
+    async def _open(
+        self, key: PoolKey, sni: str | None, timeouts: dict[str, Any], timing: dict[str, float]
+    ) -> AsyncHTTP11Connection:
+        """Open a connection in the slot reserved for us, retrying as `retries` allows."""
+        try:
+            attempt = 0
+            while True:
+                try:
+                    connection = await self._connect(key, sni, timeouts.get("connect"), timing)
+                    break
+                except (ConnectError, ConnectTimeout) as exc:
+                    if attempt >= self._retries:
+                        raise
+                    attempt += 1
+                    delay = self._retry_delay(attempt)
+                    if logger.isEnabledFor(logging.DEBUG):
+                        logger.debug("connect to %s failed (%s); retry in %.2f s", key, exc, delay)
+                    await asyncio.sleep(delay)
+        except BaseException:
+            self.release_connection(None, False, key)
+            raise
+        self._pool.connected(connection)
+        if self._pool.closing:
+            closing = self._pool.closing
+            self._close_pending()
+            if connection in closing:
+                raise closed_error()
+        return connection
+
+    def _retry_delay(self, attempt: int) -> float:
+        return retry_delay(attempt, self._retry_backoff_factor)
+
+    async def _connect(
+        self, key: PoolKey, sni: str | None, connect_timeout: float | None, timing: dict[str, float]
+    ) -> AsyncHTTP11Connection:
+        scheme, raw_host, port = key[0], key[1], key[2]
+        host = raw_host.decode("ascii")
+        loop = self._loop
+        assert loop is not None
+        tls = scheme == b"https"
+        context = None
+        if tls:
+            context = self._ssl_context
+            if context is None:
+                context = self._ssl_context = self._build_ssl_context()
+        connection = AsyncHTTP11Connection(key, loop, self, tls=tls)
+        await open_connection(
+            loop,
+            connection,
+            host,
+            port,
+            timeout=connect_timeout,
+            uds=self._uds,
+            local_address=self._local_address,
+            socket_options=self._socket_options,
+            ssl_context=context,
+            server_hostname=sni or host,
+            timing=timing,
+        )
+        if logger.isEnabledFor(logging.DEBUG):
+            where = (
+                f"unix socket {self._uds!r}" if self._uds else connection.get_extra_info("peername")
+            )
+            ssl_object = connection.get_extra_info("ssl_object")
+            logger.debug("connected %s via %s (%s)", key, where, describe_tls(ssl_object))
+        return connection
+
+    # -- the pool (the connections call these from the event loop) ------------------------
+
+    def release_connection(
+        self, connection: AsyncHTTP11Connection | None, reusable: bool, key: PoolKey = ()
+    ) -> None:
+        """Take back a connection after its response (closed unless `reusable`), or the slot of
+        a connection that could not be opened (`connection=None` with its `key`)."""
+        if connection is not None:
+            key = connection.key
+            if reusable:
+                connection.used = True
+            elif logger.isEnabledFor(logging.DEBUG):
+                logger.debug("closing connection %s", key)
+        assert self._loop is not None
+        pool = self._pool
+        pool.release(key, connection, reusable=reusable, now=self._loop.time())
+        if pool.closing:
+            self._close_pending()
+
+    def detach_connection(self, connection: AsyncHTTP11Connection) -> None:
+        """The connection was upgraded (101): it leaves the pool without being closed."""
+        self._pool.detach(connection.key, connection)
+        if self._pool.closing:
+            self._close_pending()
+
+    def connection_closing(self, connection: AsyncHTTP11Connection) -> None:
+        self._closing_connections.add(connection)
+
+    def connection_gone(self, connection: AsyncHTTP11Connection) -> None:
+        closing = self._closing_connections
+        if closing:
+            closing.discard(connection)
+            if not closing and self._all_gone is not None and not self._all_gone.done():
+                self._all_gone.set_result(None)
+        if self._pool.discard_idle(connection) and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("connection %s closed by the server while idle", connection.key)
+
+    def idle_connection_died(self, connection: AsyncHTTP11Connection) -> None:
+        if self._pool.discard_idle(connection) and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("closing connection %s: unexpected bytes while idle", connection.key)
+
+    def _close_pending(self) -> None:
+        closing = self._pool.closing
+        self._pool.closing = []
+        for connection in closing:
+            connection.close()
+
+    async def aclose(self) -> None:
+        """Close every connection, idle or in use; later requests raise RuntimeError."""
+        pool = self._pool
+        pool.close()
+        if self._pool_timer is not None:
+            self._pool_timer.cancel()
+            self._pool_timer = None
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("transport closed: closing %d connection(s)", len(pool.closing))
+        self._close_pending()
+        if self._closing_connections:
+            # Let the event loop deliver `connection_lost` to what was just closed, so that no
+            # transport outlives the client (and no ResourceWarning speaks of it).
+            loop = asyncio.get_running_loop()
+            self._all_gone = loop.create_future()
+            try:
+                async with asyncio.timeout(_CLOSE_GRACE):
+                    await self._all_gone
+            except TimeoutError:
+                pass
+            finally:
+                self._all_gone = None
+
+    # -- for tests and introspection ------------------------------------------------------
+
+    @property
+    def pool(self) -> PoolState[PoolKey, AsyncHTTP11Connection]:
+        """The pool's bookkeeping: `total`, `idle_count`, `in_use_count`, `waiting_count`."""
+        return self._pool
