@@ -6,7 +6,7 @@ receives its bytes. First each cancellation point on its own, with scripted serv
 thousands of requests with random cancellations against the test server's `/echo-id/{id}`,
 where every completed response must carry its own id.
 
-`ZEPHYR_CANCEL_REQUESTS` sets the size of the random run (default 2,000 per event loop).
+`ZEPHYR_CANCEL_REQUESTS` sets the size of the random run (default 10,000 per event loop, as issue 4 asks; ~2 s each).
 """
 
 from __future__ import annotations
@@ -309,7 +309,7 @@ def echo_server() -> Iterator[TestServer]:
 
 
 def test_random_cancellations_under_load(run: Runner[None], echo_server: TestServer) -> None:
-    count = int(os.environ.get("ZEPHYR_CANCEL_REQUESTS", "2000"))
+    count = int(os.environ.get("ZEPHYR_CANCEL_REQUESTS", "10000"))
     rng = random.Random(25)
     limits = Limits(max_connections=16, max_keepalive_connections=16)
 
