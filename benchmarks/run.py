@@ -51,13 +51,14 @@ _in_bench_venv()
 
 from clients import load_all  # noqa: E402 - after the venv check
 from scenarios import (  # noqa: E402
-    BY_NAME,
     CHUNK_SIZE,
     LIBRARY_ORDER,
     POOL,
+    RETENTION,
     SCENARIOS,
     UPLOAD_SIZE,
     Scenario,
+    select,
 )
 from server import Nginx, ceiling, exit_on_sigterm, nginx_version  # noqa: E402
 
@@ -103,7 +104,7 @@ def sample_client(scenario: Scenario, library: str, config: dict[str, Any]) -> S
     if process.returncode != 0:
         return {"error": _failure(process)}
     result = json.loads(process.stdout.strip().splitlines()[-1])
-    return {"value": scenario.value(result["elapsed"]), **result}
+    return {"value": scenario.value(result), **result}
 
 
 def import_time_ms(module: str) -> float:
@@ -232,7 +233,7 @@ def summarise(scenario: Scenario, samples: dict[str, list[Sample]]) -> dict[str,
         }
     zephyr = results.get("zephyr", {}).get("median")
     ratios = {
-        library: (zephyr / result["median"] if zephyr and result["median"] else None)
+        library: (zephyr / result["median"] if zephyr is not None and result["median"] else None)
         for library, result in results.items()
         if library != "zephyr"
     }
@@ -263,10 +264,41 @@ def print_table(name: str, summary: dict[str, Any]) -> None:
         print(f"  {library:10} {median:>10}   {runs:<30} {shown:>11}")
 
 
+def retention(report: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """conc-scale's retention per library: the median rate at RETENTION[0] in flight over the
+    one at RETENTION[1] (when both levels ran)."""
+    high, low = (report.get(f"conc-scale-{level}") for level in RETENTION)
+    if not high or not low:
+        return {}
+    out: dict[str, dict[str, float | None]] = {}
+    for library in high["results"]:
+        a = high["results"][library]["median"]
+        b = low["results"].get(library, {}).get("median")
+        out[library] = {"retention": a / b if a and b else None}
+    return out
+
+
+def print_retention(retentions: dict[str, dict[str, float | None]]) -> None:
+    high, low = RETENTION
+    print(f"\nconc-scale retention: req/s at {high} in flight / req/s at {low}  [higher is better]")
+    for library, result in retentions.items():
+        value = result["retention"]
+        print(f"  {library:10} {'ERROR' if value is None else f'{value:.2f}':>10}")
+
+
+def _default_scenarios() -> str:
+    names = dict.fromkeys(s.group or s.name for s in SCENARIOS)  # groups once, in order
+    return ",".join(names)
+
+
 def main() -> None:
     exit_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
+    parser.add_argument(
+        "--scenarios",
+        default=_default_scenarios(),
+        help="scenarios or groups (conc-scale: all its levels), comma-separated",
+    )
     parser.add_argument("--libraries", default="", help="only these (comma-separated)")
     parser.add_argument("--runs", type=int, default=3, help="samples per figure (median)")
     parser.add_argument("--quick", action="store_true", help="1 run, shorter ceiling checks")
@@ -286,10 +318,10 @@ def main() -> None:
     parser.add_argument("--output", type=Path, help="default: results/<date>-<host>.json")
     args = parser.parse_args()
     runs = 1 if args.quick else max(1, args.runs)
-    unknown = [name for name in args.scenarios.split(",") if name not in BY_NAME]
-    if unknown:
-        parser.error(f"unknown scenarios {unknown}; known: {', '.join(BY_NAME)}")
-    scenarios = [BY_NAME[name] for name in args.scenarios.split(",")]
+    try:
+        scenarios = select(args.scenarios.split(","))
+    except KeyError as exc:
+        parser.error(str(exc.args[0]))
     only = set(filter(None, args.libraries.split(",")))
     registry = load_all()
     plan = {
@@ -340,7 +372,7 @@ def main() -> None:
                         _format(sample["value"], scenario.unit) if "value" in sample else "FAILED"
                     )
                     print(
-                        f"  round {round_number + 1}/{runs} {scenario.name:8} {library:9} "
+                        f"  round {round_number + 1}/{runs} {scenario.name:14} {library:9} "
                         f"{shown} {scenario.unit}",
                         file=sys.stderr,
                         flush=True,
@@ -352,6 +384,10 @@ def main() -> None:
     report["scenario_definitions"] = {s.name: asdict(s) for s in scenarios}
     for name, summary in report["scenarios"].items():
         print_table(name, summary)
+    retentions = retention(report["scenarios"])
+    if retentions:
+        report["conc_scale_retention"] = retentions
+        print_retention(retentions)
     failures = [
         (name, library, error)
         for name, summary in report["scenarios"].items()

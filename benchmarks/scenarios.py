@@ -21,6 +21,15 @@ POOL = 10
 # aiohttp's iter_chunked, libcurl's buffer); zephyr and HTTPX's iter_raw() take none.
 CHUNK_SIZE = 1 * MIB
 
+# The async scenarios hold their concurrency with `in_flight` worker tasks sharing the count
+# (clients.base.in_flight), the same way for every library, and give each client a pool as large
+# as its concurrency: at most `pool` connections, all kept alive. nginx takes 8,192 connections
+# (16,384 descriptors) and the shell 20,000, so no level here needs a cap below its concurrency.
+CONC_IN_FLIGHT = 100
+CONC_SCALE_LEVELS = [1, 16, 128, 512]
+RETENTION = (512, 16)  # conc-scale's retention: the rate at the first level over the second's
+MEMORY_IN_FLIGHT = 500
+
 # The order libraries are listed in: zephyr first, then the peers.
 LIBRARY_ORDER = ["zephyr", "httpx", "requests", "urllib3", "niquests", "pycurl", "aiohttp"]
 
@@ -29,13 +38,14 @@ LIBRARY_ORDER = ["zephyr", "httpx", "requests", "urllib3", "niquests", "pycurl",
 class Scenario:
     name: str
     what: str
-    unit: str  # "req/s" or "MiB/s" (higher is better), "ms" (lower is better)
+    unit: str  # "req/s" or "MiB/s" (higher is better), "ms" or "MiB" (lower is better)
     count: int = 0  # units of work in the timed call: requests, or whole transfers
     warmup: int = 0  # units of work in the warm-up call, untimed
     item_bytes: int = 0  # bytes per unit of work, for MiB/s
     function: str = ""  # the client function's name; the scenario's name when empty
     params: dict[str, Any] = field(default_factory=dict)  # given to the functions as config
     modules: dict[str, str] = field(default_factory=dict)  # import: library -> module imported
+    group: str = ""  # `--scenarios GROUP` runs every row of the group (conc-scale's levels)
 
     @property
     def client_function(self) -> str:
@@ -43,10 +53,13 @@ class Scenario:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.unit != "ms"
+        return self.unit not in ("ms", "MiB")
 
-    def value(self, elapsed: float) -> float:
-        """The scenario's figure from the seconds one timed call took."""
+    def value(self, result: dict[str, float]) -> float:
+        """The scenario's figure from what measure.py printed for one sample."""
+        if self.unit == "MiB":  # peak RSS over the one after imports and client creation
+            return result["peak_rss_mib"] - result["baseline_rss_mib"]
+        elapsed = result["elapsed"]
         if self.unit == "req/s":
             return self.count / elapsed
         if self.unit == "MiB/s":
@@ -61,6 +74,36 @@ SCENARIOS = [
         unit="req/s",
         count=3000,
         warmup=300,
+    ),
+    Scenario(
+        name="conc",
+        what=f"5,000 async GET /small, {CONC_IN_FLIGHT} in flight, pool of {CONC_IN_FLIGHT}",
+        unit="req/s",
+        count=5000,
+        warmup=500,
+        params={"in_flight": CONC_IN_FLIGHT, "pool": CONC_IN_FLIGHT},
+    ),
+    *[
+        Scenario(
+            name=f"conc-scale-{level}",
+            what=f"5,000 async GET /small, {level} in flight, pool of {level}",
+            unit="req/s",
+            count=5000,
+            warmup=max(500, 2 * level),  # every connection of the pool opened before timing
+            function="conc-scale",
+            params={"in_flight": level, "pool": level},
+            group="conc-scale",
+        )
+        for level in CONC_SCALE_LEVELS
+    ],
+    Scenario(
+        name="memory",
+        what=f"peak RSS over the baseline after imports and client creation: 10,000 async GET "
+        f"/small, {MEMORY_IN_FLIGHT} in flight, pool of {MEMORY_IN_FLIGHT}",
+        unit="MiB",
+        count=10000,
+        warmup=0,  # the baseline is taken before any request: the first ones' cost counts
+        params={"in_flight": MEMORY_IN_FLIGHT, "pool": MEMORY_IN_FLIGHT},
     ),
     Scenario(
         name="big",
@@ -102,3 +145,15 @@ SCENARIOS = [
 ]
 
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+GROUPS: dict[str, list[Scenario]] = {}
+for _scenario in SCENARIOS:
+    if _scenario.group:
+        GROUPS.setdefault(_scenario.group, []).append(_scenario)
+
+
+def select(names: list[str]) -> list[Scenario]:
+    """The rows named: a scenario's own name, or a group's (all its rows, in order)."""
+    unknown = [name for name in names if name not in BY_NAME and name not in GROUPS]
+    if unknown:
+        raise KeyError(f"unknown scenarios {unknown}; known: {', '.join([*BY_NAME, *GROUPS])}")
+    return [row for name in names for row in (GROUPS.get(name) or [BY_NAME[name]])]

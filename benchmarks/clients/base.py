@@ -138,3 +138,22 @@ def in_threads(threads: int, n: int, work: Callable[[int], None]) -> None:
         thread.join()
     if failures:
         raise failures[0]
+
+
+async def in_flight(tasks: int, n: int, one: Callable[[], Awaitable[None]]) -> None:
+    """`n` calls of `one` with `tasks` of them in flight: worker tasks sharing one count.
+
+    The async scenarios' one way to hold a concurrency level, the same for every library. A
+    failure cancels the other workers and is re-raised (in an ExceptionGroup).
+    """
+    remaining = n
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await one()
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(tasks, n)):
+            group.create_task(worker())

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from .base import AsyncRun, Benches, Config, asynchronous, expect_body, expect_size, expect_status
+from .base import (
+    AsyncRun,
+    Benches,
+    Config,
+    asynchronous,
+    expect_body,
+    expect_size,
+    expect_status,
+    in_flight,
+)
 
 bench = Benches("aiohttp")
 
@@ -47,3 +56,22 @@ async def up(config: Config) -> AsyncIterator[AsyncRun]:
                     expect_body(await response.read(), b"ok")
 
         yield run
+
+
+@bench("memory")
+@bench("conc-scale")
+@bench("conc")
+@asynchronous
+async def conc(config: Config) -> AsyncIterator[AsyncRun]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=config.params["pool"])
+    async with aiohttp.ClientSession(connector=connector) as session:
+        url = config.http + "/small"
+
+        async def one() -> None:
+            async with session.get(url) as response:
+                expect_status(response.status)
+                await response.read()
+
+        yield lambda n: in_flight(config.params["in_flight"], n, one)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from .base import Benches, Config, Run, expect_body, expect_size, expect_status, in_threads
+from .base import (
+    AsyncRun,
+    Benches,
+    Config,
+    Run,
+    asynchronous,
+    expect_body,
+    expect_size,
+    expect_status,
+    in_flight,
+    in_threads,
+)
 
 bench = Benches("httpx")
 
@@ -75,3 +86,23 @@ def up(config: Config) -> Iterator[Run]:
                 expect_body(response.content, b"ok")
 
         yield run
+
+
+@bench("memory")
+@bench("conc-scale")
+@bench("conc")
+@asynchronous
+async def conc(config: Config) -> AsyncIterator[AsyncRun]:
+    import httpx
+
+    pool = config.params["pool"]
+    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+    async with httpx.AsyncClient(limits=limits) as client:
+        url = config.http + "/small"
+
+        async def one() -> None:
+            response = await client.get(url)
+            expect_status(response.status_code)
+            response.content  # noqa: B018 - the body, read
+
+        yield lambda n: in_flight(config.params["in_flight"], n, one)

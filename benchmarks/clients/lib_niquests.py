@@ -5,10 +5,20 @@ On plain http:// it speaks HTTP/1.1, as the others do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from .base import Benches, Config, Run, expect_body, expect_size, expect_status
+from .base import (
+    AsyncRun,
+    Benches,
+    Config,
+    Run,
+    asynchronous,
+    expect_body,
+    expect_size,
+    expect_status,
+    in_flight,
+)
 
 bench = Benches("niquests")
 
@@ -63,3 +73,20 @@ def up(config: Config) -> Iterator[Run]:
                 expect_body(response.content, b"ok")
 
         yield run
+
+
+@bench("conc")
+@asynchronous
+async def conc(config: Config) -> AsyncIterator[AsyncRun]:
+    import niquests
+
+    pool = config.params["pool"]
+    async with niquests.AsyncSession(pool_connections=1, pool_maxsize=pool) as session:
+        url = config.http + "/small"
+
+        async def one() -> None:
+            response = await session.get(url)
+            expect_status(response.status_code)
+            response.content  # noqa: B018 - the body, read
+
+        yield lambda n: in_flight(config.params["in_flight"], n, one)
