@@ -6,7 +6,8 @@ receives its bytes. First each cancellation point on its own, with scripted serv
 thousands of requests with random cancellations against the test server's `/echo-id/{id}`,
 where every completed response must carry its own id.
 
-`ZEPHYR_CANCEL_REQUESTS` sets the size of the random run (default 10,000 per event loop, as issue 4 asks; ~2 s each).
+`ZEPHYR_CANCEL_REQUESTS` sets the size of the random run (default 10,000 per event loop,
+as issue 4 asks; about 2 s each).
 """
 
 from __future__ import annotations
