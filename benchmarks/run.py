@@ -10,7 +10,11 @@ checked and printed first; every sample is a process of its own (measure.py) tha
 client outside the timed loop and warms up; the libraries go in one order in even rounds and
 in the reverse order in odd ones; a figure is the median of `--runs` samples (3; `--quick`: 1);
 the ratio printed is zephyr / peer. The results, with the machine's description, go to
-benchmarks/results/<date>-<host>.json.
+benchmarks/results/<date>-<host>.json (<date>-<host>-partial.json for a partial run); then
+report.py prints the summary table (ratios, issue 7's targets) and writes the chart (.png) and
+the table (.md) beside the JSON. A complete run (every scenario and library, at least 3 runs,
+no --quick) also rewrites the README's Performance section (`--publish yes` / `no` to force
+it either way).
 """
 
 from __future__ import annotations
@@ -50,8 +54,10 @@ def _in_bench_venv() -> None:
 _in_bench_venv()
 
 from clients import load_all  # noqa: E402 - after the venv check
+from report import produce  # noqa: E402
 from scenarios import (  # noqa: E402
     CHUNK_SIZE,
+    H2_DOWNLOAD_BASELINES,
     LIBRARY_ORDER,
     POOL,
     RETENTION,
@@ -286,6 +292,40 @@ def print_retention(retentions: dict[str, dict[str, float | None]]) -> None:
         print(f"  {library:10} {'ERROR' if value is None else f'{value:.2f}':>10}")
 
 
+def h2_download(report: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """Per library, h2-big's median rate over each baseline's (H2_DOWNLOAD_BASELINES) that ran:
+    the HTTP/2 download against the same library's HTTP/1.1 one, measured in this run."""
+    h2 = report.get("h2-big")
+    baselines = [name for name in H2_DOWNLOAD_BASELINES if name in report]
+    if not h2 or not baselines:
+        return {}
+    out: dict[str, dict[str, float | None]] = {}
+    for library, result in h2["results"].items():
+        ratios: dict[str, float | None] = {}
+        for name in baselines:
+            other = report[name]["results"].get(library, {}).get("median")
+            ratios[f"h2-big/{name}"] = (
+                result["median"] / other if result["median"] and other else None
+            )
+        out[library] = ratios
+    return out
+
+
+def print_h2_download(ratios: dict[str, dict[str, float | None]]) -> None:
+    columns = list(next(iter(ratios.values())))
+    print("\nHTTP/2 download / HTTP/1.1 download, per library, this run  [higher is better]")
+    print(
+        "  (h2-big/big-tls: the same TLS listener, ALPN h2 vs http/1.1; h2-big/big: vs cleartext)"
+    )
+    print(f"  {'library':10} " + " ".join(f"{column:>16}" for column in columns))
+    for library, row in ratios.items():
+        shown = ["ERROR" if row[c] is None else f"{row[c]:.2f}" for c in columns]
+        print(f"  {library:10} " + " ".join(f"{value:>16}" for value in shown))
+
+
+MIN_PUBLISHED_RUNS = 3  # a run the README shows has at least this many samples per figure
+
+
 def _default_scenarios() -> str:
     names = dict.fromkeys(s.group or s.name for s in SCENARIOS)  # groups once, in order
     return ",".join(names)
@@ -315,7 +355,18 @@ def main() -> None:
         help="CPU placement: none (the scheduler's, the default), same (nginx and the client on "
         "CPU 0), split (nginx on CPU 1, the client on CPU 0)",
     )
-    parser.add_argument("--output", type=Path, help="default: results/<date>-<host>.json")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="default: results/<date>-<host>.json; -partial.json when not a complete run",
+    )
+    parser.add_argument(
+        "--publish",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="rewrite the README's Performance section from this run: auto (the default) when "
+        f"the run is complete (every scenario and library, at least {MIN_PUBLISHED_RUNS} runs)",
+    )
     args = parser.parse_args()
     runs = 1 if args.quick else max(1, args.runs)
     try:
@@ -388,6 +439,10 @@ def main() -> None:
     if retentions:
         report["conc_scale_retention"] = retentions
         print_retention(retentions)
+    downloads = h2_download(report["scenarios"])
+    if downloads:
+        report["h2_download"] = downloads
+        print_h2_download(downloads)
     failures = [
         (name, library, error)
         for name, summary in report["scenarios"].items()
@@ -397,12 +452,24 @@ def main() -> None:
     for name, library, error in failures:
         print(f"\nFAILED: {library} in {name}:\n{error}")
 
+    complete = (
+        not only
+        and runs >= MIN_PUBLISHED_RUNS
+        and {s.name for s in scenarios} == {s.name for s in SCENARIOS}
+    )
     day = datetime.date.today().isoformat()
     host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname())
-    output = args.output or HERE / "results" / f"{day}-{host}.json"
+    # A partial run never overwrites the day's complete one (nor its chart and table).
+    filename = f"{day}-{host}.json" if complete else f"{day}-{host}-partial.json"
+    output = args.output or HERE / "results" / filename
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwritten: {output}")
+
+    publish = args.publish == "yes" or (args.publish == "auto" and complete)
+    produce([output], publish=publish)
+    if not publish:
+        print("README not updated (not a complete run; `--publish yes` forces it)")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,13 @@ CONC_IN_FLIGHT = 100
 CONC_SCALE_LEVELS = [1, 16, 128, 512]
 RETENTION = (512, 16)  # conc-scale's retention: the rate at the first level over the second's
 MEMORY_IN_FLIGHT = 500
+# `h2`: this many requests in flight as streams of this many connections (one: multiplexing).
+H2_IN_FLIGHT = 100
+H2_CONNECTIONS = 1
+# The HTTP/2 download figure: h2-big's rate over each of these, per library, from one run.
+# big-tls is the fair comparison (the same TLS listener, ALPN http/1.1 instead of h2); big is
+# cleartext HTTP/1.1, zephyr's headline download.
+H2_DOWNLOAD_BASELINES = ["big-tls", "big"]
 
 # The order libraries are listed in: zephyr first, then the peers.
 LIBRARY_ORDER = ["zephyr", "httpx", "requests", "urllib3", "niquests", "pycurl", "aiohttp"]
@@ -106,8 +113,33 @@ SCENARIOS = [
         params={"in_flight": MEMORY_IN_FLIGHT, "pool": MEMORY_IN_FLIGHT},
     ),
     Scenario(
+        name="h2",
+        what=f"5,000 async GET /small over TLS + HTTP/2, {H2_IN_FLIGHT} in flight, "
+        f"{H2_CONNECTIONS} connection",
+        unit="req/s",
+        count=5000,
+        warmup=500,
+        params={"in_flight": H2_IN_FLIGHT, "connections": H2_CONNECTIONS},
+    ),
+    Scenario(
         name="big",
         what="stream GET /big (100 MiB) and discard, 3 times",
+        unit="MiB/s",
+        count=3,
+        warmup=1,
+        item_bytes=BIG_SIZE,
+    ),
+    Scenario(
+        name="big-tls",
+        what="stream GET /big (100 MiB) over TLS with HTTP/1.1 (ALPN http/1.1), 3 times",
+        unit="MiB/s",
+        count=3,
+        warmup=1,
+        item_bytes=BIG_SIZE,
+    ),
+    Scenario(
+        name="h2-big",
+        what="stream GET /big (100 MiB) over TLS with HTTP/2 (ALPN h2), 3 times",
         unit="MiB/s",
         count=3,
         warmup=1,

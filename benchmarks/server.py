@@ -8,7 +8,9 @@ beside it as `ca.pem`) and the files it serves:
 
 - `/small`: a ~100-byte JSON body;
 - `/big`: 100 MiB of random bytes (sendfile);
-- `/echo`: accepts a POST body of up to 200 MiB and answers `ok` once it has read all of it.
+- `/echo`: accepts a POST body of up to 200 MiB and answers `ok` once it has read all of it;
+- `/conn`: nginx's serial number of the connection it came over (HTTP/2 streams share their
+  connection's), so a client's setup can check that its requests shared one connection.
 
 `/echo` is a `proxy_pass` to a location of this same nginx that answers `ok`: the proxy module
 reads the whole request body before it contacts the upstream (`proxy_request_buffering on`, the
@@ -108,6 +110,10 @@ LOCATIONS = """
             proxy_set_header Content-Length "";
             proxy_set_header Connection "";
             proxy_http_version 1.1;
+        }}
+        location = /conn {{
+            default_type text/plain;
+            return 200 "$connection";
         }}
         location = /__echo_sink {{
             allow 127.0.0.1;
@@ -348,6 +354,16 @@ def ceiling(server: Nginx, *, quick: bool = False) -> dict[str, float]:
         code, speed = out.split()
         assert code == "200", out
         results["curl GET /big (MiB/s)"] = float(speed) / (1 << 20)
+        # big-tls and h2-big's ceilings: the same TLS listener, by ALPN http/1.1 or h2.
+        for name, flag, version in (
+            ("tls http/1.1", "--http1.1", "1.1"),
+            ("tls h2", "--http2", "2"),
+        ):
+            tls = [*download[:-1], "%{http_version} %{http_code} %{speed_download}"]
+            out = _run([*tls, flag, "--cacert", server.cafile, server.https + "/big"])
+            got, code, speed = out.split()
+            assert (got, code) == (version, "200"), out
+            results[f"curl GET /big {name} (MiB/s)"] = float(speed) / (1 << 20)
         body = server.root / "big.bin"
         upload = ["curl", "-sS", "-H", "Expect:", "--data-binary", f"@{body}"]
         out = _run([*upload, "-w", " %{http_code} %{speed_upload}", server.http + "/echo"])

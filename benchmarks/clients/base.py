@@ -25,7 +25,9 @@ An asyncio library writes an async generator yielding an async `run` and wraps i
 `@asynchronous` under `@bench(...)`; the loop is built before the timed loop too.
 
 Every run checks what it got (status, byte counts) in the timed loop: a client that fails fast
-must not look fast. These checks cost the same for every library.
+must not look fast. These checks cost the same for every library. A scenario that names a
+protocol (h2, big-tls, h2-big) also checks the HTTP version a response came over
+(`expect_http_version`), before the warm-up: a client that fell back to HTTP/1.1 fails.
 """
 
 from __future__ import annotations
@@ -115,6 +117,21 @@ def expect_size(size: int, expected: int) -> None:
 def expect_body(body: bytes, expected: bytes) -> None:
     if body != expected:
         raise BenchmarkError(f"body {body[:60]!r}, expected {expected[:60]!r}")
+
+
+def expect_http_version(version: str, expected: str) -> None:
+    """The protocol the scenario measures: a client that silently fell back to another one must
+    fail its sample, not be reported under the scenario's name."""
+    if version != expected:
+        raise BenchmarkError(f"spoke {version}, expected {expected}")
+
+
+async def expect_one_connection(get: Callable[[], Awaitable[bytes]], concurrent: int) -> None:
+    """`concurrent` GET /conn at once (`get` returns a body) answered over one connection: the
+    server's /conn answers with the number of the connection it came over."""
+    bodies = set(await asyncio.gather(*(get() for _ in range(concurrent))))
+    if len(bodies) != 1:
+        raise BenchmarkError(f"{concurrent} concurrent requests used {len(bodies)} connections")
 
 
 def in_threads(threads: int, n: int, work: Callable[[int], None]) -> None:

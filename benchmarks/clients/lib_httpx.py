@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from .base import (
     Run,
     asynchronous,
     expect_body,
+    expect_http_version,
+    expect_one_connection,
     expect_size,
     expect_status,
     in_flight,
@@ -21,11 +24,16 @@ from .base import (
 bench = Benches("httpx")
 
 
-def _client(config: Config) -> Any:
+def _client(config: Config, **options: Any) -> Any:
     import httpx
 
     limits = httpx.Limits(max_connections=config.pool, max_keepalive_connections=config.pool)
-    return httpx.Client(limits=limits)
+    return httpx.Client(limits=limits, **options)
+
+
+def _tls(config: Config) -> ssl.SSLContext:
+    """What `verify=` gets: a context trusting the server's CA (a path is deprecated in 0.28)."""
+    return ssl.create_default_context(cafile=config.cafile)
 
 
 @bench("seq")
@@ -56,21 +64,39 @@ def threads(config: Config) -> Iterator[Run]:
         yield lambda n: in_threads(config.params["threads"], n, work)
 
 
+def _download(client: Any, url: str, config: Config, version: str | None = None) -> Run:
+    """`n` streamed GETs of /big, each counted (and, given `version`, over that protocol)."""
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            with client.stream("GET", url) as response:
+                expect_status(response.status_code)
+                if version is not None:
+                    expect_http_version(response.http_version, version)
+                size = 0
+                for chunk in response.iter_raw():
+                    size += len(chunk)
+            expect_size(size, config.big_size)
+
+    return run
+
+
 @bench("big")
 def big(config: Config) -> Iterator[Run]:
     with _client(config) as client:
-        url = config.http + "/big"
+        yield _download(client, config.http + "/big", config)
 
-        def run(n: int) -> None:
-            for _ in range(n):
-                with client.stream("GET", url) as response:
-                    expect_status(response.status_code)
-                    size = 0
-                    for chunk in response.iter_raw():
-                        size += len(chunk)
-                expect_size(size, config.big_size)
 
-        yield run
+@bench("big-tls")
+def big_tls(config: Config) -> Iterator[Run]:
+    with _client(config, verify=_tls(config)) as client:
+        yield _download(client, config.https + "/big", config, "HTTP/1.1")
+
+
+@bench("h2-big")
+def h2_big(config: Config) -> Iterator[Run]:
+    with _client(config, http2=True, verify=_tls(config)) as client:
+        yield _download(client, config.https + "/big", config, "HTTP/2")
 
 
 @bench("up")
@@ -99,6 +125,33 @@ async def conc(config: Config) -> AsyncIterator[AsyncRun]:
     limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     async with httpx.AsyncClient(limits=limits) as client:
         url = config.http + "/small"
+
+        async def one() -> None:
+            response = await client.get(url)
+            expect_status(response.status_code)
+            response.content  # noqa: B018 - the body, read
+
+        yield lambda n: in_flight(config.params["in_flight"], n, one)
+
+
+@bench("h2")
+@asynchronous
+async def h2(config: Config) -> AsyncIterator[AsyncRun]:
+    import httpx  # with the h2 extra (requirements.txt: httpx[http2])
+
+    connections = config.params["connections"]
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(http2=True, verify=_tls(config), limits=limits) as client:
+        url = config.https + "/small"
+        response = await client.get(url)
+        expect_status(response.status_code)
+        expect_http_version(response.http_version, "HTTP/2")
+
+        async def conn() -> bytes:
+            body: bytes = (await client.get(config.https + "/conn")).content
+            return body
+
+        await expect_one_connection(conn, config.params["in_flight"])
 
         async def one() -> None:
             response = await client.get(url)

@@ -12,6 +12,8 @@ from .base import (
     Run,
     asynchronous,
     expect_body,
+    expect_http_version,
+    expect_one_connection,
     expect_size,
     expect_status,
     in_flight,
@@ -21,11 +23,11 @@ from .base import (
 bench = Benches("zephyr")
 
 
-def _client(config: Config) -> Any:
+def _client(config: Config, **options: Any) -> Any:
     import zephyr
 
     limits = zephyr.Limits(max_connections=config.pool, max_keepalive_connections=config.pool)
-    return zephyr.Client(limits=limits)
+    return zephyr.Client(limits=limits, **options)
 
 
 @bench("seq")
@@ -56,21 +58,39 @@ def threads(config: Config) -> Iterator[Run]:
         yield lambda n: in_threads(config.params["threads"], n, work)
 
 
+def _download(client: Any, url: str, config: Config, version: str | None = None) -> Run:
+    """`n` streamed GETs of /big, each counted (and, given `version`, over that protocol)."""
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            with client.stream("GET", url) as response:
+                expect_status(response.status_code)
+                if version is not None:
+                    expect_http_version(response.http_version, version)
+                size = 0
+                for chunk in response.iter_raw():
+                    size += len(chunk)
+            expect_size(size, config.big_size)
+
+    return run
+
+
 @bench("big")
 def big(config: Config) -> Iterator[Run]:
     with _client(config) as client:
-        url = config.http + "/big"
+        yield _download(client, config.http + "/big", config)
 
-        def run(n: int) -> None:
-            for _ in range(n):
-                with client.stream("GET", url) as response:
-                    expect_status(response.status_code)
-                    size = 0
-                    for chunk in response.iter_raw():
-                        size += len(chunk)
-                expect_size(size, config.big_size)
 
-        yield run
+@bench("big-tls")
+def big_tls(config: Config) -> Iterator[Run]:
+    with _client(config, verify=config.cafile) as client:
+        yield _download(client, config.https + "/big", config, "HTTP/1.1")
+
+
+@bench("h2-big")
+def h2_big(config: Config) -> Iterator[Run]:
+    with _client(config, http2=True, verify=config.cafile) as client:
+        yield _download(client, config.https + "/big", config, "HTTP/2")
 
 
 @bench("up")
@@ -99,6 +119,33 @@ async def conc(config: Config) -> AsyncIterator[AsyncRun]:
     limits = zephyr.Limits(max_connections=pool, max_keepalive_connections=pool)
     async with zephyr.AsyncClient(limits=limits) as client:
         url = config.http + "/small"
+
+        async def one() -> None:
+            response = await client.get(url)
+            expect_status(response.status_code)
+            response.content  # noqa: B018 - the body, read
+
+        yield lambda n: in_flight(config.params["in_flight"], n, one)
+
+
+@bench("h2")
+@asynchronous
+async def h2(config: Config) -> AsyncIterator[AsyncRun]:
+    import zephyr
+
+    connections = config.params["connections"]
+    limits = zephyr.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with zephyr.AsyncClient(http2=True, verify=config.cafile, limits=limits) as client:
+        url = config.https + "/small"
+        response = await client.get(url)
+        expect_status(response.status_code)
+        expect_http_version(response.http_version, "HTTP/2")
+
+        async def conn() -> bytes:
+            body: bytes = (await client.get(config.https + "/conn")).content
+            return body
+
+        await expect_one_connection(conn, config.params["in_flight"])
 
         async def one() -> None:
             response = await client.get(url)
