@@ -712,10 +712,12 @@ def test_tls_verify_false(run: Runner[None], tls_server: TestServer) -> None:
     run(main())
 
 
-def test_tls_http2_flag_still_speaks_http11(run: Runner[None], tls_server: TestServer) -> None:
-    # Until the HTTP/2 core lands, http2=True must not offer "h2" (the server would pick it).
+def test_tls_without_http2_only_http11_is_offered(
+    run: Runner[None], tls_server: TestServer
+) -> None:
+    # The server offers h2 first; a transport without http2=True must not offer it at all.
     async def main() -> None:
-        async with AsyncHTTPTransport(verify=tls_server.ca_path, http2=True) as transport:
+        async with AsyncHTTPTransport(verify=tls_server.ca_path) as transport:
             response, _ = await send(transport, get(tls_server.url + "/get"))
             ssl_object = response.extensions["network_stream"].get_extra_info("ssl_object")
             assert ssl_object.selected_alpn_protocol() == "http/1.1"

@@ -719,10 +719,6 @@ def test_http2_falls_back_to_http11(client_factory: ClientFactory) -> None:
         assert response.http_version == "HTTP/1.1"
 
 
-@pytest.mark.xfail(
-    reason="NOT YET: HTTP/2 is not spoken; http2=True negotiates HTTP/1.1 (transport docstring)",
-    strict=True,
-)
 def test_http2_is_used_when_the_server_offers_it(
     client_factory: ClientFactory, zephyr_tls_server: TestServer
 ) -> None:

@@ -210,9 +210,9 @@ def test_verify_false_connects_to_untrusted_server(tls_server: TestServer) -> No
         response.read()
 
 
-def test_http2_flag_still_speaks_http11(tls_server: TestServer) -> None:
-    # Until the HTTP/2 core lands, http2=True must not offer "h2" (the server would pick it).
-    with HTTPTransport(verify=tls_server.ca_path, http2=True) as transport:
+def test_without_http2_only_http11_is_offered(tls_server: TestServer) -> None:
+    # The server offers h2 first; a transport without http2=True must not offer it at all.
+    with HTTPTransport(verify=tls_server.ca_path) as transport:
         response = transport.handle_request(Request("GET", tls_server.url + "/get"))
         response.read()
         ssl_object = response.extensions["network_stream"].get_extra_info("ssl_object")

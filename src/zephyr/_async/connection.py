@@ -50,7 +50,16 @@ from .._protocol.http11 import HTTP11Connection
 if TYPE_CHECKING:
     from .exchange import AsyncHTTP11ResponseStream
 
-__all__ = ["READ_HIGH_WATER", "WRITE_SLICE", "AsyncHTTP11Connection", "ConnectionOwner"]
+__all__ = [
+    "READ_HIGH_WATER",
+    "TIMER_SLACK",
+    "WRITE_SLICE",
+    "AsyncHTTP11Connection",
+    "ConnectionOwner",
+    "read_timeout_error",
+    "write_error",
+    "write_timeout_error",
+]
 
 # Body bytes buffered for a consumer before reading pauses. The loop reads up to 256 KiB at a
 # time, so at most this plus one read is held per response.
@@ -61,9 +70,26 @@ WRITE_SLICE = 1024 * 1024
 
 # asyncio may run a timer up to its clock's resolution early, uvloop up to a millisecond: a
 # deadline this close is treated as reached rather than re-armed for a sliver.
-_TIMER_SLACK = 0.001
+TIMER_SLACK = 0.001
 
 _perf_counter = time.perf_counter
+
+
+def read_timeout_error(timeout: float | None, what: str = "reading the response") -> ReadTimeout:
+    return ReadTimeout(f"Timed out {what} after {timeout} s.")
+
+
+def write_timeout_error(timeout: float | None) -> WriteTimeout:
+    return WriteTimeout(f"Timed out writing the request after {timeout} s.")
+
+
+def write_error(lost_exc: BaseException | None) -> WriteError:
+    """The error of a write to a connection that is gone (`lost_exc`: why, if known)."""
+    if lost_exc is None:
+        return WriteError("Could not write the request: the connection is closed.")
+    error = WriteError(f"Could not write the request: {describe_os_error(lost_exc)}")
+    error.__cause__ = lost_exc
+    return error
 
 
 class ConnectionOwner(Protocol):
@@ -410,12 +436,7 @@ class AsyncHTTP11Connection(asyncio.Protocol):
                 waiter.set_result(None)
 
     def _write_error(self) -> WriteError:
-        exc = self._lost_exc
-        if exc is None:
-            return WriteError("Could not write the request: the connection is closed.")
-        error = WriteError(f"Could not write the request: {describe_os_error(exc)}")
-        error.__cause__ = exc
-        return error
+        return write_error(self._lost_exc)
 
     # -- the deadline timer -------------------------------------------------------------------
 
@@ -435,24 +456,20 @@ class AsyncHTTP11Connection(asyncio.Protocol):
 
     def _deadline_reached(self) -> None:
         self._timer = None
-        now = self._loop.time() + _TIMER_SLACK
+        now = self._loop.time() + TIMER_SLACK
         next_deadline: float | None = None
         waiter = self._read_waiter
         if waiter is not None and not waiter.done():
             if now >= self._read_deadline:
                 self._read_waiter = None
-                waiter.set_exception(
-                    ReadTimeout(f"Timed out {self._read_what} after {self._read_timeout} s.")
-                )
+                waiter.set_exception(read_timeout_error(self._read_timeout, self._read_what))
             else:
                 next_deadline = self._read_deadline
         waiter = self._write_waiter
         if waiter is not None and not waiter.done():
             if now >= self._write_deadline:
                 self._write_waiter = None
-                waiter.set_exception(
-                    WriteTimeout(f"Timed out writing the request after {self._write_timeout} s.")
-                )
+                waiter.set_exception(write_timeout_error(self._write_timeout))
             elif next_deadline is None or self._write_deadline < next_deadline:
                 next_deadline = self._write_deadline
         if next_deadline is not None:

@@ -27,7 +27,7 @@ from .._streams import SyncByteStream
 if TYPE_CHECKING:
     from .._request import Request
 
-__all__ = ["READ_BUFFER_SIZE", "SyncHTTP11Connection"]
+__all__ = ["READ_BUFFER_SIZE", "SyncHTTP11Connection", "SyncSocketConnection"]
 
 READ_BUFFER_SIZE = 256 * 1024
 
@@ -38,8 +38,9 @@ _KERNEL_TIMEOUTS = sys.platform == "linux"
 _TIMEVAL = struct.Struct("@ll")
 
 
-class SyncHTTP11Connection:
-    """A socket and its HTTP/1.1 state. Used by one thread at a time (the pool sees to it)."""
+class SyncSocketConnection:
+    """A connected socket with its read buffer and timeouts: what the HTTP/1.1 and HTTP/2
+    connections share. Socket errors become zephyr exceptions here."""
 
     __slots__ = (
         "_buffer",
@@ -50,7 +51,6 @@ class SyncHTTP11Connection:
         "_write_timeout",
         "closed",
         "key",
-        "protocol",
         "sock",
         "tls",
         "used",
@@ -62,7 +62,6 @@ class SyncHTTP11Connection:
         self.key = key
         self.sock = sock
         self.tls = tls
-        self.protocol = HTTP11Connection()
         self._buffer = bytearray(READ_BUFFER_SIZE)
         self._view = memoryview(self._buffer)
         # The timeouts the socket is set to. Setting one costs a syscall, so it is done only
@@ -80,35 +79,6 @@ class SyncHTTP11Connection:
         self._poller: Any = None
         self.used = False  # has served a request: a failure may be a stale keep-alive
         self.closed = False
-
-    def __repr__(self) -> str:
-        state = "closed" if self.closed else "open"
-        return f"<SyncHTTP11Connection {self.key!r} {state}>"
-
-    # -- writing ----------------------------------------------------------------------------
-
-    def send_request(self, request: Request, write_timeout: float | None) -> None:
-        """Write the request head and body. Raises WriteError/WriteTimeout, or
-        LocalProtocolError before anything is written for a request that must not be sent."""
-        writes, stream = request_writes(self.protocol, request)
-        if stream is not None and not isinstance(stream, SyncByteStream):
-            raise RuntimeError(
-                "Attempted to send an async request body with a sync transport: use an "
-                "AsyncClient, or give the request a sync stream."
-            )
-        if self._write_timeout != write_timeout:
-            self._set_write_timeout(write_timeout)
-        for data in writes:
-            self._write(data)
-        if stream is None:
-            return
-        protocol = self.protocol
-        for chunk in stream:
-            for data in join_small(protocol.send_body(chunk)):
-                self._write(data)
-        end = protocol.end_request()
-        if end:
-            self._write(end)
 
     def _write(self, data: bytes | memoryview) -> None:
         try:
@@ -176,9 +146,6 @@ class SyncHTTP11Connection:
         except (OSError, ValueError):
             return False
 
-    def start_next_cycle(self) -> None:
-        self.protocol.start_next_cycle()
-
     def _set_read_timeout(self, timeout: float | None) -> None:
         try:
             if self._kernel_timeouts:
@@ -212,6 +179,48 @@ class SyncHTTP11Connection:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
         sock.close()
+
+
+class SyncHTTP11Connection(SyncSocketConnection):
+    """A socket and its HTTP/1.1 state. Used by one thread at a time (the pool sees to it)."""
+
+    __slots__ = ("protocol",)
+
+    def __init__(
+        self, key: tuple[Any, ...], sock: socket.socket, *, timeout: float | None, tls: bool
+    ) -> None:
+        super().__init__(key, sock, timeout=timeout, tls=tls)
+        self.protocol = HTTP11Connection()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<SyncHTTP11Connection {self.key!r} {state}>"
+
+    def send_request(self, request: Request, write_timeout: float | None) -> None:
+        """Write the request head and body. Raises WriteError/WriteTimeout, or
+        LocalProtocolError before anything is written for a request that must not be sent."""
+        writes, stream = request_writes(self.protocol, request)
+        if stream is not None and not isinstance(stream, SyncByteStream):
+            raise RuntimeError(
+                "Attempted to send an async request body with a sync transport: use an "
+                "AsyncClient, or give the request a sync stream."
+            )
+        if self._write_timeout != write_timeout:
+            self._set_write_timeout(write_timeout)
+        for data in writes:
+            self._write(data)
+        if stream is None:
+            return
+        protocol = self.protocol
+        for chunk in stream:
+            for data in join_small(protocol.send_body(chunk)):
+                self._write(data)
+        end = protocol.end_request()
+        if end:
+            self._write(end)
+
+    def start_next_cycle(self) -> None:
+        self.protocol.start_next_cycle()
 
 
 def _timeval(timeout: float | None) -> bytes:

@@ -11,8 +11,14 @@ Per request, the work outside the event loop's own is O(1) and takes no lock (HT
 - a response is parsed in `data_received` and its connection goes back to the pool from there,
   the moment the response ends, before the task that sent the request even resumes.
 
-HTTP/2 is not spoken yet: `http2=True` is accepted (so that HTTPX code runs) but connections
-negotiate HTTP/1.1 only, and ALPN offers only "http/1.1", until the HTTP/2 core lands.
+HTTP/2 (`http2=True`): https connections offer "h2" in ALPN, and http:// ones speak it by prior
+knowledge when `http1=False`. An HTTP/2 connection holds one pool slot for its whole life and,
+while it can take another stream, sits in the multiplexing index (`_multiplex.MultiplexIndex`):
+a request asks the index first (a dict lookup), and only if no connection of its origin has a
+free stream does it go to the pool. While a connection that may turn out HTTP/2 is being
+opened, further requests for its origin wait for it rather than open their own. Requests the
+server did not process (GOAWAY, REFUSED_STREAM) are sent again when that is safe. With
+`http2=False` (the default), or http:// without prior knowledge, none of this is on the path.
 """
 
 from __future__ import annotations
@@ -24,15 +30,24 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._async.connect import open_connection
-from .._async.connection import AsyncHTTP11Connection
+from .._async.connection import TIMER_SLACK, AsyncHTTP11Connection
 from .._async.exchange import (
     AsyncHTTP11ResponseStream,
     complete_exchange,
     exchange,
     start_exchange,
 )
+from .._async.http2_connection import AsyncHTTP2Connection, NegotiatingProtocol
+from .._async.http2_exchange import h2_exchange
 from .._config import DEFAULT_LIMITS, Limits
 from .._exceptions import ConnectError, ConnectTimeout, RequestError
+from .._h2_common import (
+    RetryBudget,
+    Unprocessed,
+    is_h2c,
+    may_be_http2,
+    negotiated_http2,
+)
 from .._io_common import (
     PoolKey,
     SocketOption,
@@ -44,6 +59,7 @@ from .._io_common import (
     retry_delay,
     route,
 )
+from .._multiplex import PENDING, MultiplexIndex, StreamWaiter
 from .._pool import NEW_CONNECTION, POOL_FULL, PoolClosed, PoolState, PoolWaiter
 from .._request import Request
 from .._response import Response
@@ -66,12 +82,35 @@ _NAME = "AsyncHTTPTransport"
 _CLOSE_GRACE = 1.0
 
 
-_TIMER_SLACK = 0.001  # as the connections': a timer may run a little early
+# Origins remembered as answering HTTP/1.1 to an offer of "h2": their connects are not
+# coalesced again (HTTP/1.1 connections are not shared). Forgotten wholesale at this size.
+_MAX_HTTP1_ORIGINS = 1024
+
+_Connection = AsyncHTTP11Connection | AsyncHTTP2Connection
 
 
-def _time_out(queued: _Queued) -> None:
+def _time_out(queued: _Queued | _StreamQueued) -> None:
     if not queued.is_over():
         queued.ready.set_result(False)
+
+
+class _StreamQueued:
+    """A request waiting in the multiplexing index for a stream (or for the outcome of a
+    connect that may become HTTP/2); the index calls `wake`."""
+
+    __slots__ = ("ready", "waiter")
+
+    def __init__(self, ready: asyncio.Future[Any]) -> None:
+        self.ready = ready
+        self.waiter: StreamWaiter[PoolKey, AsyncHTTP2Connection]
+
+    def wake(self) -> None:
+        if not self.ready.done():
+            self.ready.set_result(True)
+
+    def is_over(self) -> bool:
+        waiter = self.waiter
+        return waiter.done or waiter.cancelled or self.ready.done()
 
 
 class _Queued:
@@ -90,6 +129,7 @@ class _Queued:
         "pending",
         "read_timeout",
         "ready",
+        "redirected",
         "request",
         "stream",
         "waiter",
@@ -106,16 +146,20 @@ class _Queued:
         self.ready = ready
         self.request = request
         self.read_timeout = read_timeout
-        self.waiter: PoolWaiter[PoolKey, AsyncHTTP11Connection]
+        self.waiter: PoolWaiter[PoolKey, _Connection]
         self.stream: AsyncHTTP11ResponseStream | None = None  # set once the request went out
         self.pending: Any = None  # what `start_exchange` left to send
         self.error: Exception | None = None  # the request could not be started
+        # Sent back to the multiplexing index: a connection that may be HTTP/2 is being
+        # opened for its origin, so a stream there is likely before a slot frees up.
+        self.redirected = False
 
     def __call__(self) -> None:
         ready = self.ready
         if ready.done():
             return  # timed out or cancelled just before: the task gives the grant back
-        connection = self.waiter.connection
+        # Only HTTP/1.1 connections are ever handed over: HTTP/2 ones never go idle.
+        connection: AsyncHTTP11Connection | None = self.waiter.connection  # type: ignore[assignment]
         if connection is not None and not connection.closed and self.request is not None:
             stream = AsyncHTTP11ResponseStream(connection, self.read_timeout)
             try:
@@ -141,11 +185,11 @@ class _Queued:
 
     @property
     def connection(self) -> AsyncHTTP11Connection:
-        connection = self.waiter.connection
+        connection: AsyncHTTP11Connection | None = self.waiter.connection  # type: ignore[assignment]
         assert connection is not None
         return connection
 
-    def grant(self) -> _Queued | AsyncHTTP11Connection | _Signal:
+    def grant(self) -> _Queued | _Connection | _Signal:
         """Self when the request is on its way; else the connection or slot granted."""
         if self.stream is not None:
             return self
@@ -154,10 +198,12 @@ class _Queued:
 
 
 class AsyncHTTPTransport(AsyncBaseTransport):
-    """Sends requests over HTTP/1.1 (TLS for https) on asyncio, reusing pooled connections.
+    """Sends requests over HTTP/1.1 or HTTP/2 (TLS for https) on asyncio, reusing pooled
+    connections.
 
     verify, cert, trust_env: TLS settings, as `create_ssl_context` takes them.
-    http1, http2: the protocols allowed (HTTP/2 is accepted, but not spoken yet).
+    http1, http2: the protocols allowed. HTTP/2 is negotiated by ALPN over TLS; over plain
+        http:// it is used with prior knowledge (h2c) when `http1=False`.
     limits: pool limits (connections in total, kept idle, idle expiry).
     uds: a Unix socket path to connect to instead of the URL's host and port.
     local_address: the local IP address to connect from.
@@ -188,6 +234,8 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         self._verify = verify
         self._cert = cert
         self._trust_env = trust_env
+        self._http1 = http1
+        self._http2 = http2
         self._ssl_context: ssl.SSLContext | None = None
         if not isinstance(verify, bool) or cert is not None:
             # A CA path or a client certificate given: a mistake in it fails here, not at the
@@ -199,22 +247,33 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         self._retries = retries
         self._retry_backoff_factor = 0.5
         self._socket_options = list(socket_options or ())
-        self._pool: PoolState[PoolKey, AsyncHTTP11Connection] = PoolState(limits)
+        self._pool: PoolState[PoolKey, _Connection] = PoolState(limits)
+        # The schemes whose connections may turn out HTTP/2: none unless http2=True, so that
+        # the HTTP/1.1 path pays one set lookup for it.
+        self._h2_schemes = frozenset(
+            scheme for scheme in (b"https", b"http") if may_be_http2(scheme, http1, http2)
+        )
+        self._index: MultiplexIndex[PoolKey, AsyncHTTP2Connection] = MultiplexIndex(
+            limits.keepalive_expiry
+        )
+        self._http1_origins: set[PoolKey] = set()
+        # Requests that may share an HTTP/2 connection, queued in the pool for a slot.
+        self._slot_waiters: dict[PoolKey, set[_Queued]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         # Waiters' pool deadlines, in FIFO order, and the one timer watching them.
-        self._pool_deadlines: deque[tuple[float, _Queued]] = deque()
+        self._pool_deadlines: deque[tuple[float, _Queued | _StreamQueued]] = deque()
         self._pool_timer: asyncio.TimerHandle | None = None
         # Connections closed by us whose transports have not reported `connection_lost` yet:
         # `aclose()` waits for them, so that no transport outlives the client.
-        self._closing_connections: set[AsyncHTTP11Connection] = set()
+        self._closing_connections: set[_Connection] = set()
         self._all_gone: asyncio.Future[None] | None = None
 
     def _build_ssl_context(self) -> ssl.SSLContext:
         from .._ssl import create_ssl_context
 
-        # http2=False whatever was asked: offering "h2" in ALPN before we can speak it would
-        # have servers choose it. Switched on with the HTTP/2 core.
-        return create_ssl_context(self._verify, self._cert, self._trust_env, http2=False)
+        return create_ssl_context(
+            self._verify, self._cert, self._trust_env, http1=self._http1, http2=self._http2
+        )
 
     # -- the request ------------------------------------------------------------------------
 
@@ -224,6 +283,8 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             loop = self._loop
             if loop is None:
                 loop = self._loop = asyncio.get_running_loop()
+            if key[0] in self._h2_schemes:
+                return await self._handle_multiplexed(request, key, sni, timeouts)
             timing: dict[str, float] = {}
             pool = self._pool
             try:
@@ -238,7 +299,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
                     logger.debug("reusing connection %s", key)
                 attempt = exchange(got, request, timeouts, self, timing)
             else:
-                granted: _Queued | AsyncHTTP11Connection | _Signal = got
+                granted: _Queued | _Connection | _Signal = got
                 if got is POOL_FULL:
                     granted = (await self._queue(key, request, timeouts)).grant()
                 if isinstance(granted, _Queued):
@@ -270,7 +331,11 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             raise
 
     async def _queue(
-        self, key: PoolKey, request: Request | None, timeouts: dict[str, Any]
+        self,
+        key: PoolKey,
+        request: Request | None,
+        timeouts: dict[str, Any],
+        multiplexed: bool = False,
     ) -> _Queued:
         """Queue (FIFO) until the pool hands us a connection or a slot for a new one.
 
@@ -286,6 +351,12 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         timer = None
         if pool_timeout is not None:
             timer = self._watch_pool_deadline(queued, loop.time() + pool_timeout)
+        if multiplexed:
+            # A request that may share an HTTP/2 connection: see `_redirect_slot_waiters`.
+            slot_waiters = self._slot_waiters.get(key)
+            if slot_waiters is None:
+                slot_waiters = self._slot_waiters[key] = set()
+            slot_waiters.add(queued)
         try:
             await queued.ready
         except BaseException:
@@ -299,6 +370,10 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         finally:
             if timer is not None:
                 timer.cancel()
+            if multiplexed:
+                self._forget_slot_waiter(key, queued)
+        if queued.redirected:
+            return queued
         waiter = queued.waiter
         if not waiter.granted and not waiter.closed:
             # Timed out. (Served after the deadline but before we ran: ours after all.)
@@ -310,7 +385,9 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             raise queued.error  # its connection was closed and released by `_Queued`
         return queued
 
-    def _watch_pool_deadline(self, queued: _Queued, deadline: float) -> asyncio.TimerHandle | None:
+    def _watch_pool_deadline(
+        self, queued: _Queued | _StreamQueued, deadline: float
+    ) -> asyncio.TimerHandle | None:
         """Time `queued` out at `deadline`, unless the pool has served it by then.
 
         Waiters queue FIFO and usually share one pool timeout, so their deadlines come in
@@ -333,7 +410,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         loop = self._loop
         assert loop is not None
         self._pool_timer = None
-        now = loop.time() + _TIMER_SLACK
+        now = loop.time() + TIMER_SLACK
         deadlines = self._pool_deadlines
         while deadlines:
             deadline, queued = deadlines[0]
@@ -344,9 +421,229 @@ class AsyncHTTPTransport(AsyncBaseTransport):
                 queued.ready.set_result(False)
             deadlines.popleft()
 
+    # -- HTTP/2 -----------------------------------------------------------------------------
+
+    async def _handle_multiplexed(
+        self, request: Request, key: PoolKey, sni: str | None, timeouts: dict[str, Any]
+    ) -> Response:
+        """A request whose connection may be HTTP/2: a stream on a shared connection if one
+        of its origin has room, else a connection from the pool (which may turn out HTTP/1.1).
+        """
+        loop = self._loop
+        assert loop is not None
+        index = self._index
+        budget = RetryBudget()
+        stale_retried = False
+        while True:
+            timing: dict[str, float] = {}
+            # Any: three kinds of answer, told apart by identity checks on the hot path.
+            got: Any = index.checkout(key, loop.time())
+            if index.closing:
+                self._close_expired()
+            if type(got) is not AsyncHTTP2Connection:
+                got = await self._multiplexed_connection(got, key, sni, timeouts, timing)
+            try:
+                if type(got) is AsyncHTTP2Connection:
+                    return await h2_exchange(got, request, timeouts, timing)
+                return await exchange(got, request, timeouts, self, timing)
+            except Unprocessed as unprocessed:
+                if not budget.allows(request, unprocessed):
+                    raise unprocessed.error(request) from None
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("sending again on another connection: %s", unprocessed)
+            except StaleConnection as stale:
+                # HTTP/1.1: a keep-alive connection closed by the server as our request went
+                # out. HTTP/2: the connection was lost before the stream had any answer.
+                if stale_retried or not is_replayable(request):
+                    error = stale.error
+                    raise error from error.__cause__
+                stale_retried = True
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("retrying %s on a new connection: %s", key, stale)
+
+    async def _multiplexed_connection(
+        self,
+        got: Any,
+        key: PoolKey,
+        sni: str | None,
+        timeouts: dict[str, Any],
+        timing: dict[str, float],
+    ) -> _Connection:
+        """What the index answered (`checkout`: PENDING or None) turned into a connection:
+        an HTTP/2 one with a stream reserved for us, or an HTTP/1.1 one that is ours."""
+        loop = self._loop
+        assert loop is not None
+        index = self._index
+        while True:
+            if type(got) is AsyncHTTP2Connection:
+                return got
+            if got is None:
+                got = self._acquire(key)
+                if got is POOL_FULL:
+                    if index.has_connections(key) or index.is_pending(key):
+                        # Streams of this origin's connections free up sooner than a slot.
+                        got = PENDING
+                    else:
+                        queued = await self._queue(key, None, timeouts, multiplexed=True)
+                        if queued.redirected:
+                            got = PENDING if index.is_pending(key) else None
+                            continue
+                        granted = queued.grant()
+                        assert not isinstance(granted, _Queued)
+                        got = granted
+            if got is PENDING:
+                got = await self._wait_for_stream(key, timeouts)
+                if got is None:  # no stream for us after all: back to the index, then the pool
+                    got = index.checkout(key, loop.time())
+                    if index.closing:
+                        self._close_expired()
+                    if got is PENDING:
+                        continue
+                continue
+            if got is NEW_CONNECTION:
+                return await self._open_multiplexed(key, sni, timeouts, timing)
+            assert type(got) is AsyncHTTP11Connection
+            if got.is_idle_alive():
+                return got
+            got.close()  # closed by the server while idle (RELIABILITY.md 20)
+            self.release_connection(got, False)
+            got = None
+
+    async def _wait_for_stream(
+        self, key: PoolKey, timeouts: dict[str, Any]
+    ) -> AsyncHTTP2Connection | None:
+        """Queue (FIFO) in the index for a stream of `key`: a connection with a stream
+        reserved for us, or None when we should go to the pool instead."""
+        loop = self._loop
+        assert loop is not None
+        index = self._index
+        queued = _StreamQueued(loop.create_future())
+        waiter = queued.waiter = index.wait(key, queued.wake)
+        if waiter.closed:
+            raise closed_error()
+        pool_timeout = timeouts.get("pool")
+        timer = None
+        if pool_timeout is not None:
+            timer = self._watch_pool_deadline(queued, loop.time() + pool_timeout)
+        try:
+            await queued.ready
+        except BaseException:
+            index.cancel_wait(waiter, loop.time())  # a stream granted meanwhile goes back
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if waiter.closed:
+            raise closed_error()
+        connection = waiter.connection
+        if connection is not None:
+            if connection.closed or connection.protocol.is_goaway_received:
+                # It went away between the grant and now: ask again.
+                index.release_stream(connection, loop.time())  # nothing, if it left the index
+                return None
+            return connection
+        if waiter.retry:
+            return None
+        index.cancel_wait(waiter, loop.time())
+        raise pool_timeout_error(pool_timeout)
+
+    async def _open_multiplexed(
+        self, key: PoolKey, sni: str | None, timeouts: dict[str, Any], timing: dict[str, float]
+    ) -> _Connection:
+        """Open a connection that may negotiate HTTP/2, in the slot reserved for us. Requests
+        for `key` arriving meanwhile wait for it (unless the origin is known to answer
+        HTTP/1.1); if it is HTTP/2 they share it, and one stream on it is ours."""
+        loop = self._loop
+        assert loop is not None
+        index = self._index
+        coalesce = key not in self._http1_origins
+        if coalesce:
+            index.begin_connect(key)
+            if key in self._slot_waiters:
+                self._redirect_slot_waiters(key)
+        try:
+            connection = await self._open(key, sni, timeouts, timing)
+            if type(connection) is AsyncHTTP2Connection:
+                try:
+                    await connection.wait_for_settings(timeouts.get("connect"))
+                except BaseException:
+                    connection.close()  # its slot goes back with it
+                    raise
+                if connection.closed:
+                    raise ConnectError(
+                        f"The server at {key[1].decode('ascii')!r} did not start HTTP/2: "
+                        f"{connection.close_error}"
+                    )
+        except TimeoutError:
+            if coalesce:
+                index.connect_done(key)
+            raise ConnectTimeout(
+                f"Timed out waiting for the server's HTTP/2 SETTINGS after "
+                f"{timeouts.get('connect')} s."
+            ) from None
+        except BaseException:
+            if coalesce:
+                index.connect_done(key)
+            raise
+        if type(connection) is AsyncHTTP2Connection:
+            index.add(key, connection, connection.protocol.available_streams, loop.time())
+        else:
+            if len(self._http1_origins) >= _MAX_HTTP1_ORIGINS:
+                self._http1_origins.clear()
+            self._http1_origins.add(key)
+            if coalesce:
+                index.connect_done(key)
+        return connection
+
+    def _redirect_slot_waiters(self, key: PoolKey) -> None:
+        """A connection that may be HTTP/2 is being opened for `key`: the requests for `key`
+        queued in the pool for a slot wait for it instead. (Once it is HTTP/2 it holds its
+        slot for good, and they would wait for a slot in vain.)"""
+        loop = self._loop
+        assert loop is not None
+        for queued in self._slot_waiters.pop(key, ()):
+            if not queued.is_over():
+                self._pool.cancel_wait(queued.waiter, loop.time())
+                queued.redirected = True
+                queued.ready.set_result(True)
+
+    def _forget_slot_waiter(self, key: PoolKey, queued: _Queued) -> None:
+        slot_waiters = self._slot_waiters.get(key)
+        if slot_waiters is not None:
+            slot_waiters.discard(queued)
+            if not slot_waiters:
+                del self._slot_waiters[key]
+
+    def _close_expired(self) -> None:
+        """Shared connections the index found past their keep-alive expiry: closed, which
+        gives their pool slots back."""
+        expired = self._index.closing
+        self._index.closing = []
+        for connection in expired:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("closing connection %s: keep-alive expired", connection.key)
+            connection.close()
+
+    # -- HTTP/2 connections call these from the event loop -------------------------------
+
+    def release_stream(self, connection: AsyncHTTP2Connection) -> None:
+        assert self._loop is not None
+        self._index.release_stream(connection, self._loop.time())
+
+    def set_capacity(self, connection: AsyncHTTP2Connection, capacity: int) -> None:
+        self._index.set_capacity(connection, capacity)
+
+    def http2_draining(self, connection: AsyncHTTP2Connection) -> None:
+        if self._index.remove(connection) and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("connection %s: GOAWAY received, no new streams", connection.key)
+
+    def http2_closed(self, connection: AsyncHTTP2Connection) -> None:
+        self._index.remove(connection)
+        self.release_connection(connection, False)
+
     # -- connections ------------------------------------------------------------------------
 
-    def _acquire(self, key: PoolKey) -> AsyncHTTP11Connection | _Signal:
+    def _acquire(self, key: PoolKey) -> _Connection | _Signal:
         assert self._loop is not None
         try:
             got = self._pool.acquire(key, self._loop.time())
@@ -358,7 +655,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
 
     async def _get_connection(
         self,
-        got: AsyncHTTP11Connection | _Signal,
+        got: _Connection | _Signal,
         key: PoolKey,
         sni: str | None,
         timeouts: dict[str, Any],
@@ -371,8 +668,10 @@ class AsyncHTTPTransport(AsyncBaseTransport):
                 assert not isinstance(granted, _Queued)
                 got = granted
             if got is NEW_CONNECTION:
-                return await self._open(key, sni, timeouts, timing)
-            assert isinstance(got, AsyncHTTP11Connection)
+                connection = await self._open(key, sni, timeouts, timing)
+                assert type(connection) is AsyncHTTP11Connection  # not an HTTP/2 scheme
+                return connection
+            assert type(got) is AsyncHTTP11Connection
             if got.is_idle_alive():
                 if logger.isEnabledFor(logging.DEBUG):
                     logger.debug("reusing connection %s", key)
@@ -386,7 +685,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
 
     async def _open(
         self, key: PoolKey, sni: str | None, timeouts: dict[str, Any], timing: dict[str, float]
-    ) -> AsyncHTTP11Connection:
+    ) -> _Connection:
         """Open a connection in the slot reserved for us, retrying as `retries` allows."""
         try:
             attempt = 0
@@ -418,7 +717,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
 
     async def _connect(
         self, key: PoolKey, sni: str | None, connect_timeout: float | None, timing: dict[str, float]
-    ) -> AsyncHTTP11Connection:
+    ) -> _Connection:
         scheme, raw_host, port = key[0], key[1], key[2]
         host = raw_host.decode("ascii")
         loop = self._loop
@@ -429,10 +728,20 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             context = self._ssl_context
             if context is None:
                 context = self._ssl_context = self._build_ssl_context()
-        connection = AsyncHTTP11Connection(key, loop, self, tls=tls)
-        await open_connection(
+        connection: _Connection
+        protocol: asyncio.Protocol
+        negotiating: NegotiatingProtocol | None = None
+        if key[0] not in self._h2_schemes:
+            protocol = connection = AsyncHTTP11Connection(key, loop, self, tls=tls)
+        elif tls:
+            # Which protocol the connection speaks is known after the handshake only (ALPN).
+            protocol = negotiating = NegotiatingProtocol()
+        else:
+            assert is_h2c(scheme, self._http1, self._http2)
+            protocol = connection = AsyncHTTP2Connection(key, loop, self, tls=False)
+        transport = await open_connection(
             loop,
-            connection,
+            protocol,
             host,
             port,
             timeout=connect_timeout,
@@ -443,6 +752,17 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             server_hostname=sni or host,
             timing=timing,
         )
+        if negotiating is not None:
+            try:
+                http2 = negotiated_http2(negotiating.selected_alpn_protocol(), self._http1, host)
+            except ConnectError:
+                transport.abort()
+                raise
+            if http2:
+                connection = AsyncHTTP2Connection(key, loop, self, tls=True)
+            else:
+                connection = AsyncHTTP11Connection(key, loop, self, tls=True)
+            negotiating.hand_over(connection)
         if logger.isEnabledFor(logging.DEBUG):
             where = (
                 f"unix socket {self._uds!r}" if self._uds else connection.get_extra_info("peername")
@@ -454,14 +774,14 @@ class AsyncHTTPTransport(AsyncBaseTransport):
     # -- the pool (the connections call these from the event loop) ------------------------
 
     def release_connection(
-        self, connection: AsyncHTTP11Connection | None, reusable: bool, key: PoolKey = ()
+        self, connection: _Connection | None, reusable: bool, key: PoolKey = ()
     ) -> None:
         """Take back a connection after its response (closed unless `reusable`), or the slot of
         a connection that could not be opened (`connection=None` with its `key`)."""
         if connection is not None:
             key = connection.key
-            if reusable:
-                connection.used = True
+            if reusable:  # HTTP/1.1 only: HTTP/2 connections are released when they close
+                connection.used = True  # type: ignore[union-attr]
             elif logger.isEnabledFor(logging.DEBUG):
                 logger.debug("closing connection %s", key)
         assert self._loop is not None
@@ -476,10 +796,10 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         if self._pool.closing:
             self._close_pending()
 
-    def connection_closing(self, connection: AsyncHTTP11Connection) -> None:
+    def connection_closing(self, connection: _Connection) -> None:
         self._closing_connections.add(connection)
 
-    def connection_gone(self, connection: AsyncHTTP11Connection) -> None:
+    def connection_gone(self, connection: _Connection) -> None:
         closing = self._closing_connections
         if closing:
             closing.discard(connection)
@@ -502,6 +822,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         """Close every connection, idle or in use; later requests raise RuntimeError."""
         pool = self._pool
         pool.close()
+        self._index.close()
         if self._pool_timer is not None:
             self._pool_timer.cancel()
             self._pool_timer = None
@@ -524,6 +845,6 @@ class AsyncHTTPTransport(AsyncBaseTransport):
     # -- for tests and introspection ------------------------------------------------------
 
     @property
-    def pool(self) -> PoolState[PoolKey, AsyncHTTP11Connection]:
+    def pool(self) -> PoolState[PoolKey, _Connection]:
         """The pool's bookkeeping: `total`, `idle_count`, `in_use_count`, `waiting_count`."""
         return self._pool

@@ -5,8 +5,13 @@ connection for the request's origin, one zero-timeout poll of that one socket ch
 server has not closed it, and a `threading.Lock` guards the pool's bookkeeping only (never
 held during I/O). Threads that find the pool full queue FIFO, each on its own Event.
 
-HTTP/2 is not spoken yet: `http2=True` is accepted (so that HTTPX code runs) but connections
-negotiate HTTP/1.1 only, and ALPN offers only "http/1.1", until the HTTP/2 core lands.
+With `http2=True`, https connections offer "h2" in ALPN (and http:// ones speak HTTP/2 by
+prior knowledge when `http1=False`). An HTTP/2 connection holds one pool slot for its life and
+is shared by every request of its origin while it has a free stream: the multiplexing index
+(`_multiplex.py`) finds it, under the same lock, in O(1). While a connection that may become
+HTTP/2 is being opened, other requests for its origin wait for it rather than open their own.
+With `http2=False` (the default), or a plain http:// URL without prior knowledge, requests take
+the HTTP/1.1 path unchanged.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._config import DEFAULT_LIMITS, Limits
 from .._exceptions import ConnectError, ConnectTimeout, RequestError
+from .._h2_common import RetryBudget, Unprocessed, is_h2c, may_be_http2, negotiated_http2
 from .._io_common import (
     PoolKey,
     SocketOption,
@@ -30,12 +36,14 @@ from .._io_common import (
     retry_delay,
     route,
 )
+from .._multiplex import PENDING, MultiplexIndex, StreamWaiter
 from .._pool import NEW_CONNECTION, POOL_FULL, PoolClosed, PoolState, PoolWaiter
 from .._request import Request
 from .._response import Response
 from .._sync.connect import connect_tcp, connect_uds, start_tls
 from .._sync.connection import SyncHTTP11Connection
 from .._sync.exchange import exchange
+from .._sync.http2_connection import NoStream, SyncHTTP2Connection, exchange_http2
 from .base import BaseTransport
 
 if TYPE_CHECKING:
@@ -49,12 +57,16 @@ logger = logging.getLogger("zephyr")
 
 _monotonic = time.monotonic
 
+AnyConnection = SyncHTTP11Connection | SyncHTTP2Connection
+_TIMED_OUT = object()
+
 
 class HTTPTransport(BaseTransport):
     """Sends requests over HTTP/1.1 (TLS for https), reusing connections from a pool.
 
     verify, cert, trust_env: TLS settings, as `create_ssl_context` takes them.
-    http1, http2: the protocols allowed (HTTP/2 is accepted, but not spoken yet).
+    http1, http2: the protocols allowed. HTTP/2 is negotiated by ALPN over TLS; over plain
+        http:// it is used with prior knowledge (h2c) when `http1=False`.
     limits: pool limits (connections in total, kept idle, idle expiry).
     uds: a Unix socket path to connect to instead of the URL's host and port.
     local_address: the local IP address to connect from.
@@ -80,6 +92,8 @@ class HTTPTransport(BaseTransport):
     ) -> None:
         if not (http1 or http2):
             raise ValueError("At least one of http1 and http2 must be enabled.")
+        self._http1 = http1
+        self._http2 = http2
         self._verify = verify
         self._cert = cert
         self._trust_env = trust_env
@@ -94,15 +108,20 @@ class HTTPTransport(BaseTransport):
         self._retries = retries
         self._retry_backoff_factor = 0.5
         self._socket_options = list(socket_options or ())
-        self._pool: PoolState[PoolKey, SyncHTTP11Connection] = PoolState(limits)
+        self._pool: PoolState[PoolKey, AnyConnection] = PoolState(limits)
+        # The shared HTTP/2 connections; None when HTTP/2 is off, which is all the HTTP/1.1
+        # path ever checks.
+        self._index: MultiplexIndex[PoolKey, SyncHTTP2Connection] | None = (
+            MultiplexIndex(limits.keepalive_expiry) if http2 else None
+        )
         self._lock = threading.Lock()
 
     def _build_ssl_context(self) -> ssl.SSLContext:
         from .._ssl import create_ssl_context
 
-        # http2=False whatever was asked: offering "h2" in ALPN before we can speak it would
-        # have servers choose it. Switched on with the HTTP/2 core.
-        return create_ssl_context(self._verify, self._cert, self._trust_env, http2=False)
+        return create_ssl_context(
+            self._verify, self._cert, self._trust_env, http1=self._http1, http2=self._http2
+        )
 
     # -- the request ------------------------------------------------------------------------
 
@@ -116,6 +135,8 @@ class HTTPTransport(BaseTransport):
 
     def _handle_request(self, request: Request) -> Response:
         key, sni, timeouts = route(request, "HTTPTransport")
+        if self._index is not None and (key[0] == b"https" or not self._http1):
+            return self._handle_multiplexed(request, key, sni, timeouts)
         timing: dict[str, float] = {}
         connection = self._get_connection(key, sni, timeouts, timing)
         try:
@@ -134,6 +155,217 @@ class HTTPTransport(BaseTransport):
             error = stale.error
             raise error from error.__cause__
 
+    # -- HTTP/2 -----------------------------------------------------------------------------
+
+    def _handle_multiplexed(
+        self, request: Request, key: PoolKey, sni: str | None, timeouts: dict[str, Any]
+    ) -> Response:
+        """A request whose connection may be HTTP/2: a shared stream if there is one; an
+        HTTP/1.1 connection if that is what the server speaks. Requests the server did not
+        process (GOAWAY, REFUSED_STREAM) are sent again when that is safe."""
+        budget = RetryBudget()
+        stale_retried = False
+        while True:
+            timing: dict[str, float] = {}
+            connection = self._get_multiplexed(key, sni, timeouts, timing)
+            try:
+                if type(connection) is SyncHTTP2Connection:
+                    return exchange_http2(connection, request, timeouts, timing)
+                assert isinstance(connection, SyncHTTP11Connection)
+                return exchange(connection, request, timeouts, self, timing)
+            except NoStream:
+                continue  # nothing was sent: another connection takes it
+            except Unprocessed as exc:
+                if not budget.allows(request, exc):
+                    raise exc.error(request) from None
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("retrying %s on another connection: %s", key, exc)
+            except StaleConnection as stale:
+                if stale_retried or not is_replayable(request):
+                    error = stale.error
+                    raise error from error.__cause__
+                stale_retried = True
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("retrying %s on a new connection: %s", key, stale)
+
+    def _get_multiplexed(
+        self, key: PoolKey, sni: str | None, timeouts: dict[str, Any], timing: dict[str, float]
+    ) -> AnyConnection:
+        """A stream on a shared HTTP/2 connection (reserved in the index), an HTTP/1.1
+        connection from the pool, or a new connection of either kind."""
+        index = self._index
+        assert index is not None
+        pool = self._pool
+        pool_timeout = timeouts.get("pool")
+        deadline = None if pool_timeout is None else _monotonic() + pool_timeout
+        while True:
+            ready: threading.Event | None = None
+            stream_waiter: StreamWaiter[PoolKey, SyncHTTP2Connection] | None = None
+            pool_waiter: PoolWaiter[PoolKey, AnyConnection] | None = None
+            got: Any = None
+            with self._lock:
+                now = _monotonic()
+                try:
+                    if pool.is_closed:
+                        raise PoolClosed()
+                    got = index.checkout(key, now)
+                    if got is PENDING:
+                        ready = threading.Event()
+                        stream_waiter = index.wait(key, ready.set)
+                    elif got is None:
+                        got = pool.acquire(key, now)
+                        if got is POOL_FULL:
+                            ready = threading.Event()
+                            pool_waiter = pool.wait(key, ready.set)
+                            if index.has_connections(key):
+                                stream_waiter = index.wait(key, ready.set)
+                        elif got is NEW_CONNECTION:
+                            index.begin_connect(key)
+                except PoolClosed:
+                    raise closed_error() from None
+                closing = self._take_expired_locked()
+            if closing:
+                _close_all(closing)
+            if ready is not None:
+                got = self._wait_multiplexed(
+                    key, ready, pool_waiter, stream_waiter, deadline, pool_timeout
+                )
+                if got is None:
+                    continue  # sent back to the start: the index or the pool has news
+            if got is NEW_CONNECTION:
+                return self._open_multiplexed(key, sni, timeouts, timing)
+            if type(got) is SyncHTTP2Connection:
+                if got.is_usable():
+                    return got
+                self.release_stream(got)
+                continue
+            assert isinstance(got, SyncHTTP11Connection)
+            if got.is_idle_alive():
+                return got
+            got.close()
+            self.release_connection(got, False)
+
+    def _wait_multiplexed(
+        self,
+        key: PoolKey,
+        ready: threading.Event,
+        pool_waiter: PoolWaiter[PoolKey, AnyConnection] | None,
+        stream_waiter: StreamWaiter[PoolKey, SyncHTTP2Connection] | None,
+        deadline: float | None,
+        pool_timeout: float | None,
+    ) -> Any:
+        """Wait for a stream, a pooled connection or a slot, whichever comes first. Returns
+        a connection, NEW_CONNECTION (a slot: open one), or None (start over)."""
+        index = self._index
+        assert index is not None
+        remaining = None if deadline is None else max(0.0, deadline - _monotonic())
+        ready.wait(remaining)
+        with self._lock:
+            now = _monotonic()
+            result: Any = None
+            if stream_waiter is not None and stream_waiter.connection is not None:
+                result = stream_waiter.connection
+                stream_waiter.connection = None
+                stream_waiter.cancelled = True
+            elif pool_waiter is not None and (pool_waiter.granted or pool_waiter.closed):
+                if pool_waiter.closed:
+                    if stream_waiter is not None:
+                        index.cancel_wait(stream_waiter, now)
+                    raise closed_error()
+                result = pool_waiter.connection
+                if result is None:
+                    result = NEW_CONNECTION
+                    index.begin_connect(key)
+                pool_waiter.cancelled = True  # served: nothing to give back
+                pool_waiter = None
+            elif stream_waiter is not None and stream_waiter.closed:
+                if pool_waiter is not None:
+                    self._pool.cancel_wait(pool_waiter, now)
+                raise closed_error()
+            elif (
+                not (stream_waiter is not None and stream_waiter.retry)
+                and deadline is not None
+                and _monotonic() >= deadline
+            ):
+                # Timed out with nothing granted: both places in the queues go.
+                result = _TIMED_OUT
+            # Whatever was not used goes back.
+            if stream_waiter is not None and not stream_waiter.cancelled:
+                index.cancel_wait(stream_waiter, now)
+            if pool_waiter is not None and not pool_waiter.cancelled:
+                self._pool.cancel_wait(pool_waiter, now)
+            closing = self._take_closing()
+        if closing:
+            _close_all(closing)
+        if result is _TIMED_OUT:
+            raise pool_timeout_error(pool_timeout)
+        return result
+
+    def _open_multiplexed(
+        self, key: PoolKey, sni: str | None, timeouts: dict[str, Any], timing: dict[str, float]
+    ) -> AnyConnection:
+        """Open a connection in a reserved slot; the index learns whether it is HTTP/2."""
+        index = self._index
+        assert index is not None
+        try:
+            connection = self._open(key, sni, timeouts, timing)
+        except BaseException:
+            with self._lock:
+                index.connect_done(key)
+            raise
+        with self._lock:
+            if type(connection) is SyncHTTP2Connection:
+                index.add(key, connection, connection.capacity, _monotonic())
+            else:
+                index.connect_done(key)
+        return connection
+
+    def release_stream(self, connection: SyncHTTP2Connection) -> None:
+        """A stream of a shared connection is over: the index hands it on."""
+        index = self._index
+        assert index is not None
+        with self._lock:
+            index.release_stream(connection, _monotonic())
+
+    def stop_sharing(self, connection: SyncHTTP2Connection) -> None:
+        """GOAWAY: the connection takes no new streams; those in flight carry on."""
+        index = self._index
+        assert index is not None
+        with self._lock:
+            index.remove(connection)
+
+    def capacity_changed(self, connection: SyncHTTP2Connection, capacity: int) -> None:
+        index = self._index
+        assert index is not None
+        with self._lock:
+            index.set_capacity(connection, capacity)
+
+    def connection_closed(self, connection: SyncHTTP2Connection) -> None:
+        """An HTTP/2 connection is over (error, EOF, GOAWAY drained): it leaves the index and
+        frees its pool slot, and is closed."""
+        index = self._index
+        assert index is not None
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("closing HTTP/2 connection %s", connection.key)
+        with self._lock:
+            index.remove(connection)
+            self._pool.release(connection.key, connection, reusable=False, now=_monotonic())
+            closing = self._take_closing()
+        if connection not in closing:
+            closing.append(connection)
+        _close_all(closing)
+
+    def _take_expired_locked(self) -> list[AnyConnection]:
+        # Under the lock: connections the index let expire free their pool slots.
+        index = self._index
+        assert index is not None
+        if index.closing:
+            expired, index.closing = index.closing, []
+            now = _monotonic()
+            for connection in expired:
+                self._pool.release(connection.key, connection, reusable=False, now=now)
+        return self._take_closing()
+
     # -- connections ------------------------------------------------------------------------
 
     def _get_connection(
@@ -143,7 +375,8 @@ class HTTPTransport(BaseTransport):
         while True:
             connection = self._acquire(key, timeouts.get("pool"))
             if connection is None:
-                return self._open(key, sni, timeouts, timing)
+                # HTTP/1.1: this path serves only requests that cannot become HTTP/2.
+                return cast(SyncHTTP11Connection, self._open(key, sni, timeouts, timing))
             if connection.is_idle_alive():
                 if logger.isEnabledFor(logging.DEBUG):
                     logger.debug("reusing connection %s", key)
@@ -157,7 +390,7 @@ class HTTPTransport(BaseTransport):
     def _acquire(self, key: PoolKey, pool_timeout: float | None) -> SyncHTTP11Connection | None:
         """An idle connection (in use now), or None: a slot is reserved, open a connection."""
         pool = self._pool
-        waiter: PoolWaiter[PoolKey, SyncHTTP11Connection] | None = None
+        waiter: PoolWaiter[PoolKey, AnyConnection] | None = None
         with self._lock:
             try:
                 got = pool.acquire(key, _monotonic())
@@ -178,7 +411,7 @@ class HTTPTransport(BaseTransport):
 
     def _wait(
         self,
-        waiter: PoolWaiter[PoolKey, SyncHTTP11Connection],
+        waiter: PoolWaiter[PoolKey, AnyConnection],
         ready: threading.Event,
         pool_timeout: float | None,
     ) -> SyncHTTP11Connection | None:
@@ -191,11 +424,11 @@ class HTTPTransport(BaseTransport):
                     raise pool_timeout_error(pool_timeout)
         if waiter.closed:
             raise closed_error()
-        return waiter.connection
+        return cast(SyncHTTP11Connection | None, waiter.connection)
 
     def _open(
         self, key: PoolKey, sni: str | None, timeouts: dict[str, Any], timing: dict[str, float]
-    ) -> SyncHTTP11Connection:
+    ) -> AnyConnection:
         """Open a connection in the slot reserved for us, retrying as `retries` allows."""
         try:
             attempt = 0
@@ -228,7 +461,7 @@ class HTTPTransport(BaseTransport):
 
     def _connect(
         self, key: PoolKey, sni: str | None, connect_timeout: float | None, timing: dict[str, float]
-    ) -> SyncHTTP11Connection:
+    ) -> AnyConnection:
         scheme, raw_host, port = key[0], key[1], key[2]
         host = raw_host.decode("ascii")
         if self._uds is not None:
@@ -258,7 +491,30 @@ class HTTPTransport(BaseTransport):
             where = f"unix socket {self._uds!r}" if self._uds else sock.getpeername()
             ssl_object = sock if tls else None
             logger.debug("connected %s via %s (%s)", key, where, describe_tls(ssl_object))
+        if self._index is not None and may_be_http2(scheme, self._http1, self._http2):
+            if tls:
+                alpn = sock.selected_alpn_protocol()  # type: ignore[attr-defined]
+                try:
+                    http2 = negotiated_http2(alpn, self._http1, sni or host)
+                except ConnectError:
+                    sock.close()
+                    raise
+            else:
+                http2 = is_h2c(scheme, self._http1, self._http2)
+            if http2:
+                return self._start_http2(key, sock, connect_timeout, tls)
         return SyncHTTP11Connection(key, sock, timeout=connect_timeout, tls=tls)
+
+    def _start_http2(
+        self, key: PoolKey, sock: Any, connect_timeout: float | None, tls: bool
+    ) -> SyncHTTP2Connection:
+        connection = SyncHTTP2Connection(key, sock, timeout=connect_timeout, tls=tls, owner=self)
+        try:
+            connection.capacity = connection.handshake(connect_timeout)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
 
     # -- the pool ---------------------------------------------------------------------------
 
@@ -287,7 +543,7 @@ class HTTPTransport(BaseTransport):
         if closing:
             _close_all(closing)
 
-    def _take_closing(self) -> list[SyncHTTP11Connection]:
+    def _take_closing(self) -> list[AnyConnection]:
         # Called under the lock; the connections are closed after it is released.
         closing = self._pool.closing
         if closing:
@@ -298,12 +554,14 @@ class HTTPTransport(BaseTransport):
         """Close every connection, idle or in use; later requests raise RuntimeError."""
         with self._lock:
             self._pool.close()
+            if self._index is not None:
+                self._index.close()
             closing = self._take_closing()
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("transport closed: closing %d connection(s)", len(closing))
         _close_all(closing)
 
 
-def _close_all(connections: list[SyncHTTP11Connection]) -> None:
+def _close_all(connections: list[AnyConnection]) -> None:
     for connection in connections:
         connection.close()

@@ -70,6 +70,11 @@ class TestServer:
             HTTP/2, by prior knowledge or `Upgrade: h2c`, whatever this says.)
     host:   the address to listen on; port 0 picks a free port.
     app:    the ASGI application to serve, the httpbin-compatible `app` by default.
+    h2_max_concurrent_streams: the HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS the server
+            announces (hypercorn's default, 100, when None).
+
+    `peers` holds the client addresses (host, port) of the requests served: one per
+    connection, so a test can tell how many connections its requests used.
     """
 
     __test__ = False  # keep pytest from collecting this class as tests
@@ -82,6 +87,7 @@ class TestServer:
         host: str = "127.0.0.1",
         port: int = 0,
         app: Any = None,
+        h2_max_concurrent_streams: int | None = None,
     ) -> None:
         self.tls = tls
         self.http2 = http2
@@ -89,6 +95,8 @@ class TestServer:
         self.port = port
         # Any ASGI 3 callable; hypercorn's own protocol types are stricter than our app's.
         self.app: Any = default_app if app is None else app
+        self.h2_max_concurrent_streams = h2_max_concurrent_streams
+        self.peers: set[tuple[str, int]] = set()
         self._thread: threading.Thread | None = None
         self._serving = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -186,6 +194,11 @@ class TestServer:
         config.errorlog = _hypercorn_logger
         config.graceful_timeout = _GRACEFUL_TIMEOUT
         config.alpn_protocols = ["h2", "http/1.1"] if self.http2 else ["http/1.1"]
+        # hypercorn closes a connection after 1,000 requests by default, and over HTTP/2 it
+        # then leaves the streams it had accepted unanswered: a test server must not.
+        config.keep_alive_max_requests = 2**31
+        if self.h2_max_concurrent_streams is not None:
+            config.h2_max_concurrent_streams = self.h2_max_concurrent_streams
         if self.tls:
             files = certificate_files()
             config.certfile, config.keyfile = files.cert_path, files.key_path
@@ -205,7 +218,13 @@ class TestServer:
 
         self._loop = asyncio.get_running_loop()
         self._shutdown = asyncio.Event()
-        await serve(self.app, config, shutdown_trigger=self._serve_until_shutdown)
+        await serve(self._recording_app, config, shutdown_trigger=self._serve_until_shutdown)
+
+    async def _recording_app(self, scope: Any, receive: Any, send: Any) -> None:
+        client = scope.get("client")
+        if client:
+            self.peers.add((client[0], client[1]))
+        await self.app(scope, receive, send)
 
     async def _serve_until_shutdown(self) -> None:
         # hypercorn awaits its shutdown trigger only once every listener is accepting.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import zephyr
 from zephyr.testing import TestServer
@@ -151,6 +152,25 @@ def show_https(tls_server: TestServer) -> None:
         print(f"without the CA → ConnectError: {str(exc)[:90]}...")
 
 
+def show_http2(tls_server: TestServer) -> None:
+    section("HTTP/2")
+    with zephyr.Client(http2=True, verify=tls_server.ca_path) as client:
+        response = client.get(f"{tls_server.url}/get")
+        print(f"Client(http2=True).get(...) → http_version {response.http_version!r}")
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            responses = list(
+                pool.map(lambda n: client.get(f"{tls_server.url}/echo-id/{n}"), range(100))
+            )
+        matched = all(r.headers["X-Echo-Id"] == str(n) for n, r in enumerate(responses))
+        print(f"100 requests from 20 threads over one connection; all matched: {matched}")
+    with (
+        TestServer(tls=True, http2=False) as old_server,
+        zephyr.Client(http2=True, verify=old_server.ca_path) as client,
+    ):
+        response = client.get(f"{old_server.url}/get")
+        print(f"against an HTTP/1.1-only server → http_version {response.http_version!r}")
+
+
 def show_async(base: str) -> None:
     section("AsyncClient and asyncio.gather")
 
@@ -186,6 +206,7 @@ def main() -> None:
             show_streaming(client)
         show_async(server.url)
         show_https(tls_server)
+        show_http2(tls_server)
     print("\nDone.")
 
 

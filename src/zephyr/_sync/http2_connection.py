@@ -1,0 +1,731 @@
+"""One HTTP/2 connection over a blocking socket, shared by every thread that has a stream on it.
+
+The sans-I/O core (`_protocol.http2.HTTP2Connection`) is not thread-safe, so one lock guards
+it and the per-stream buffers. Around it, two roles, each held by one thread at a time and
+never while holding the lock across I/O:
+
+- the *writer* sends what the core queued, in order (HPACK makes the order of header blocks
+  matter). Bytes are queued in `_outbox` under the lock; a thread that finds another writing
+  leaves its bytes to it. So a reader never blocks on a writer stuck behind a full socket.
+- the *reader*: a thread that needs events for its stream and finds nobody reading becomes
+  the reader, reads the socket with its own timeout, feeds the core, files each event with
+  the stream it names, wakes the threads whose streams got something, and gives the role up,
+  waking one more waiting thread to take it. Threads that wait meanwhile sleep on their
+  stream's Condition (made on first need: single-threaded use never makes one) with their own
+  deadline. A waiter checks its buffer and the reader flag under the lock before it sleeps,
+  and the reader files events under the same lock, so no wake-up is lost.
+
+Single-threaded use is the common case: the thread that sends a request becomes the reader at
+once, and the whole response usually comes in its first read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .._exceptions import (
+    ConnectTimeout,
+    ReadError,
+    ReadTimeout,
+    RemoteProtocolError,
+    WriteError,
+    WriteTimeout,
+)
+from .._h2_common import (
+    Unprocessed,
+    connection_lost_error,
+    goaway_progress,
+    goaway_reason,
+    handshake_error,
+    http2_extensions,
+    request_body,
+    request_head,
+    stream_reset_error,
+)
+from .._headers import Headers
+from .._io_common import StaleConnection
+from .._protocol.events import (
+    ConnectionTerminated,
+    SettingsChanged,
+    StreamDataReceived,
+    StreamEnded,
+    StreamReset,
+    StreamResponseReceived,
+    WindowUpdated,
+)
+from .._protocol.http2 import CANCEL, REFUSED_STREAM, HTTP2Connection
+from .._response import Response
+from .._streams import SyncByteStream
+from .connection import SyncSocketConnection
+
+if TYPE_CHECKING:
+    from .._request import Request
+
+__all__ = ["HTTP2Owner", "NoStream", "SyncHTTP2Connection", "exchange_http2"]
+
+_monotonic = time.monotonic
+_perf_counter = time.perf_counter
+_HAS_POLL = hasattr(select, "poll")
+_TCP_QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)
+_HAS_QUICKACK = bool(_TCP_QUICKACK)
+# Only a short read can be a response head waiting for its body: a bulk download, whose
+# reads fill the buffer, needs no quick ACKs (each costs a syscall and a packet).
+_QUICKACK_BELOW = 64 * 1024
+# Reading what an idle connection received (a GOAWAY, a PING) takes one read of bytes that
+# are already there; the bound only guards against a TLS record cut in half.
+_IDLE_READ_TIMEOUT = 1.0
+
+
+class NoStream(Exception):
+    """The connection could not open the stream the index reserved (a GOAWAY or an error
+    arrived in between): nothing was sent, the request goes to another connection."""
+
+
+class HTTP2Owner(Protocol):
+    """The transport, told what the index and the pool must know. Called without locks."""
+
+    def release_stream(self, connection: SyncHTTP2Connection) -> None: ...
+
+    def stop_sharing(self, connection: SyncHTTP2Connection) -> None: ...
+
+    def capacity_changed(self, connection: SyncHTTP2Connection, capacity: int) -> None: ...
+
+    def connection_closed(self, connection: SyncHTTP2Connection) -> None: ...
+
+
+class _Stream:
+    """A request's stream: the events filed for it, and how its thread waits for them."""
+
+    __slots__ = ("cond", "credit", "error", "events", "id", "received", "stale_ok", "waiting")
+
+    def __init__(self, stream_id: int, stale_ok: bool) -> None:
+        self.id = stream_id
+        self.events: deque[Any] = deque()
+        self.error: BaseException | None = None
+        self.cond: threading.Condition | None = None
+        self.credit = False  # a WindowUpdated that concerns it arrived
+        self.waiting = False  # its thread sleeps on `cond`
+        self.received = False  # anything at all arrived for it
+        # The connection had served requests before: if it dies before a byte of the answer,
+        # the server most likely closed it as the request went out (RELIABILITY.md 21).
+        self.stale_ok = stale_ok
+
+
+class SyncHTTP2Connection(SyncSocketConnection):
+    """A socket and its HTTP/2 state, shared by threads; see the module docstring."""
+
+    __slots__ = (
+        "_dead",
+        "_error",
+        "_lock",
+        "_outbox",
+        "_owner",
+        "_quickack",
+        "_reading",
+        "_streams",
+        "_waiting",
+        "_writing",
+        "capacity",
+        "core",
+    )
+
+    def __init__(
+        self,
+        key: tuple[Any, ...],
+        sock: socket.socket,
+        *,
+        timeout: float | None,
+        tls: bool,
+        owner: HTTP2Owner,
+    ) -> None:
+        super().__init__(key, sock, timeout=timeout, tls=tls)
+        self.core = HTTP2Connection()
+        self._owner = owner
+        self._lock = threading.Lock()
+        self._outbox: list[bytes] = []
+        self._writing = False
+        self._reading = False
+        self._streams: dict[int, _Stream] = {}
+        self._waiting: dict[_Stream, None] = {}  # streams whose thread sleeps, in order
+        self._error: BaseException | None = None  # the connection failed: every stream fails
+        self._dead = False  # the owner was told that the connection is over
+        self.capacity = 100  # the server's MAX_CONCURRENT_STREAMS, once `handshake` knows it
+        # Servers write a response's HEADERS and DATA frames apart, and one that leaves Nagle's
+        # algorithm on (nginx over h2c) holds the DATA until our ACK, which the kernel delays
+        # by 40 ms: quick ACKs after each read avoid that (Linux; TLS connections in nginx
+        # have TCP_NODELAY, and the TLS socket's reads go through the ssl module).
+        self._quickack = _HAS_QUICKACK and not tls
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<SyncHTTP2Connection {self.key!r} {state}>"
+
+    # -- the connection ---------------------------------------------------------------------
+
+    def handshake(self, timeout: float | None) -> int:
+        """Send the preface; read until the server's first SETTINGS. Returns its
+        MAX_CONCURRENT_STREAMS, so that no request is sent beyond it."""
+        core = self.core
+        host = self.key[1].decode("ascii", "replace")
+        try:
+            self._set_write_timeout(timeout)
+            self._write(core.initiate())
+            while True:
+                data = self.recv(timeout)
+                if not data:
+                    raise handshake_error(host, "the server closed the connection")
+                for event in core.receive_data(data):
+                    if type(event) is SettingsChanged:
+                        self._write(core.data_to_send())  # the SETTINGS acknowledgement
+                        return event.max_concurrent_streams
+                pending = core.data_to_send()
+                if pending:
+                    self._write(pending)
+        except (ReadTimeout, WriteTimeout) as exc:
+            raise ConnectTimeout(
+                f"Timed out waiting for the HTTP/2 SETTINGS of {host!r} after {timeout} s."
+            ) from exc
+        except (ReadError, WriteError, RemoteProtocolError) as exc:
+            raise handshake_error(host, str(exc)) from exc
+
+    def is_usable(self) -> bool:
+        """Can this connection take a new stream? Called on the connection the index picked.
+        An idle connection is read first if the server sent something (GOAWAY, PING, EOF)."""
+        with self._lock:
+            if self._error is not None or self.closed or self.core.available_streams <= 0:
+                return False
+            if self._streams or self._reading:
+                return True  # busy: its reader will see what the server says
+            self._reading = True
+        try:
+            if not self._readable_now():
+                self._give_up_reading()
+                return True
+            data = self.recv(_IDLE_READ_TIMEOUT)
+        except ReadTimeout:
+            self._give_up_reading()
+            return True
+        except ReadError as exc:
+            self._fail(exc)
+            return False
+        except BaseException:
+            self._give_up_reading()
+            raise
+        self._process(data)
+        with self._lock:
+            return self._error is None and self.core.available_streams > 0
+
+    def _ack_now(self) -> None:
+        try:
+            self.sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
+        except OSError:
+            self._quickack = False
+
+    def _readable_now(self) -> bool:
+        if self.tls and self.sock.pending():  # type: ignore[attr-defined]
+            return True
+        try:
+            if _HAS_POLL:
+                poller = self._poller
+                if poller is None:
+                    poller = self._poller = select.poll()
+                    poller.register(self.sock, select.POLLIN)
+                return bool(poller.poll(0))
+            readable, _, _ = select.select([self.sock], [], [], 0)
+            return bool(readable)
+        except (OSError, ValueError):
+            return True  # closed under us: the read says how
+
+    # -- streams ----------------------------------------------------------------------------
+
+    def open_stream(self, request: Request, *, end_stream: bool) -> tuple[_Stream, bytes | None]:
+        """Open a new stream with the request's HEADERS; return it and the bytes this thread
+        must write (`write_out`), if any. NoStream if the connection can no longer take one;
+        LocalProtocolError for a request that must not be sent."""
+        method, scheme, authority, path, headers = request_head(request)
+        with self._lock:
+            core = self.core
+            if self._error is not None or core.available_streams <= 0:
+                raise NoStream()
+            stream_id = core.send_request(
+                method, scheme, authority, path, headers, end_stream=end_stream
+            )
+            stream = _Stream(stream_id, self.used)
+            self._streams[stream_id] = stream
+            data = self._queue_locked()
+        self.used = True
+        return stream, data
+
+    def send_body(
+        self, stream: _Stream, data: bytes | memoryview, end: bool, write_timeout: float | None
+    ) -> None:
+        """Send `data` on the stream as flow control allows, waiting for credit (and reading
+        the socket meanwhile, if nobody else is) up to `write_timeout`."""
+        view = memoryview(data) if len(data) else data
+        deadline = None if write_timeout is None else _monotonic() + write_timeout
+        while True:
+            with self._lock:
+                if stream.error is not None:
+                    raise stream.error
+                if self._error is not None:
+                    raise self._error
+                stream.credit = False
+                accepted = self.core.send_data(stream.id, view, end_stream=end)
+                out = self._queue_locked()
+            if out is not None:
+                self.write_out(out, write_timeout)
+            if accepted == len(view):
+                return
+            view = view[accepted:]
+            self._wait(stream, deadline, write_timeout, for_credit=True)
+
+    def next_events(self, stream: _Stream, read_timeout: float | None) -> deque[Any]:
+        """The events filed for the stream, waiting (or reading) for some up to
+        `read_timeout`. Raises the stream's error once its events are taken."""
+        lock = self._lock
+        with lock:
+            events = stream.events
+            if events:
+                stream.events = deque()
+                return events
+        deadline = None if read_timeout is None else _monotonic() + read_timeout
+        self._wait(stream, deadline, read_timeout, for_credit=False)
+        with lock:
+            events = stream.events
+            stream.events = deque()
+        if not events and stream.error is not None:
+            raise stream.error
+        return events
+
+    def acknowledge(self, stream: _Stream, nbytes: int) -> None:
+        """The consumer took `nbytes` of the stream's body: the server may send that much."""
+        with self._lock:
+            self.core.acknowledge_received_data(stream.id, nbytes)
+            out = self._queue_locked()
+        if out is not None:
+            self._write_out_quietly(out)
+
+    def finish_stream(self, stream: _Stream) -> None:
+        """The request is over, complete or not: reset the stream if it is still in flight,
+        and give the stream back to the index."""
+        with self._lock:
+            if self._streams.pop(stream.id, None) is None:
+                return
+            self._waiting.pop(stream, None)
+            core = self.core
+            if self._error is None:
+                core.reset_stream(stream.id, CANCEL)  # a no-op for a stream that has ended
+            out = self._queue_locked()
+            dead = self._error is not None or core.is_closed
+        if out is not None:
+            self._write_out_quietly(out)
+        self._owner.release_stream(self)
+        if dead:
+            self._report_closed()
+
+    # -- waiting and reading ----------------------------------------------------------------
+
+    def _wait(
+        self,
+        stream: _Stream,
+        deadline: float | None,
+        timeout: float | None,
+        *,
+        for_credit: bool,
+    ) -> None:
+        lock = self._lock
+        first_read = True
+        while True:
+            lock.acquire()
+            if stream.error is not None or (stream.credit if for_credit else stream.events):
+                lock.release()
+                return
+            if self._reading:
+                cond = stream.cond
+                if cond is None:
+                    cond = stream.cond = threading.Condition(lock)
+                remaining = None if deadline is None else deadline - _monotonic()
+                if remaining is not None and remaining <= 0:
+                    lock.release()
+                    self._timed_out(for_credit, timeout)
+                self._waiting[stream] = None
+                stream.waiting = True
+                cond.wait(remaining)
+                stream.waiting = False
+                self._waiting.pop(stream, None)
+                lock.release()
+                continue
+            self._reading = True
+            lock.release()
+            if first_read:
+                # The whole timeout, as the socket is most likely already set to it: a new
+                # value costs a syscall, and this read is the first of the wait anyway.
+                remaining = timeout
+                first_read = False
+            else:
+                remaining = None if deadline is None else deadline - _monotonic()
+                if remaining is not None and remaining <= 0:
+                    self._give_up_reading()
+                    self._timed_out(for_credit, timeout)
+            try:
+                data = self.recv(remaining)
+                if self._quickack and len(data) < _QUICKACK_BELOW:
+                    self._ack_now()
+            except ReadTimeout:
+                self._give_up_reading()
+                self._timed_out(for_credit, timeout)
+            except ReadError as exc:
+                self._fail(exc, stale=isinstance(exc.__cause__, ConnectionError))
+                continue
+            except BaseException:
+                self._give_up_reading()
+                raise
+            self._process(data)
+
+    def _timed_out(self, for_credit: bool, timeout: float | None) -> None:
+        if for_credit:
+            raise WriteTimeout(
+                f"Timed out after {timeout} s waiting for the server to accept more of the "
+                "request body (HTTP/2 flow control)."
+            )
+        raise ReadTimeout(f"Timed out reading the response after {timeout} s.")
+
+    def _give_up_reading(self) -> None:
+        with self._lock:
+            self._reading = False
+            self._wake_a_reader()
+
+    def _process(self, data: bytes) -> None:
+        """Feed what the reader read to the core, file the events, give up the reader role."""
+        notices: list[tuple[str, int]] = []
+        failure: BaseException | None = None
+        stale = False
+        with self._lock:
+            self._reading = False
+            core = self.core
+            if data:
+                try:
+                    events = core.receive_data(data)
+                except RemoteProtocolError as exc:
+                    events = []
+                    failure = exc
+            else:
+                core.receive_eof()
+                events = []
+                failure = connection_lost_error("the server closed it.")
+                stale = True
+            if events:
+                self._file(events, notices)
+            out = self._queue_locked()
+            if failure is None:
+                self._wake_a_reader()
+        if out is not None:
+            self._write_out_quietly(out)
+        if failure is not None:
+            self._fail(failure, stale=stale)
+            return
+        owner = self._owner
+        for kind, value in notices:
+            if kind == "capacity":
+                owner.capacity_changed(self, value)
+            else:
+                owner.stop_sharing(self)
+        if core.is_closed:
+            with self._lock:
+                dead = not self._streams
+            if dead:
+                self._report_closed()
+
+    def _file(self, events: list[Any], notices: list[tuple[str, int]]) -> None:
+        # Under the lock: each event goes to the stream it names; their threads are woken.
+        streams = self._streams
+        for event in events:
+            kind = type(event)
+            if kind is StreamDataReceived or kind is StreamResponseReceived or kind is StreamEnded:
+                stream = streams.get(event.stream_id)
+                if stream is not None:
+                    stream.events.append(event)
+                    stream.received = True
+                    if stream.waiting:
+                        stream.cond.notify()  # type: ignore[union-attr]
+            elif kind is WindowUpdated:
+                targets = (
+                    streams.values() if not event.stream_id else [streams.get(event.stream_id)]
+                )
+                for stream in targets:
+                    if stream is not None:
+                        stream.credit = True
+                        if stream.waiting:
+                            stream.cond.notify()  # type: ignore[union-attr]
+            elif kind is StreamReset:
+                stream = streams.get(event.stream_id)
+                if stream is not None:
+                    if event.error_code == REFUSED_STREAM and event.remote:
+                        stream.error = Unprocessed(event.reason, goaway=False)
+                    else:
+                        stream.error = stream_reset_error(event.reason)
+                    if stream.waiting:
+                        stream.cond.notify()  # type: ignore[union-attr]
+            elif kind is ConnectionTerminated:
+                notices.append(("goaway", 0))
+                reason = goaway_reason(
+                    event.error_code, event.last_stream_id, event.additional_data
+                )
+                progress = goaway_progress(event.error_code, event.last_stream_id)
+                for stream_id in event.unprocessed_stream_ids:
+                    stream = streams.get(stream_id)
+                    if stream is not None:
+                        stream.error = Unprocessed(reason, goaway=True, progress=progress)
+                        if stream.waiting:
+                            stream.cond.notify()  # type: ignore[union-attr]
+            elif kind is SettingsChanged:
+                notices.append(("capacity", event.max_concurrent_streams))
+            # Trailers, 1xx responses and PING acknowledgements need nothing here.
+
+    def _wake_a_reader(self) -> None:
+        # Under the lock, with the reader role free: a thread still waiting with nothing to
+        # show takes it (the others were woken by their events).
+        for stream in self._waiting:
+            if not (stream.events or stream.credit or stream.error):
+                stream.cond.notify()  # type: ignore[union-attr]
+                return
+
+    def _fail(self, error: BaseException, *, stale: bool = False) -> None:
+        """The connection is lost: every stream in flight fails with `error`."""
+        with self._lock:
+            self._reading = False
+            if self._error is None:
+                self._error = error
+                self.core.receive_eof()
+            last_id = self.core.last_stream_id_processed
+            for stream in self._streams.values():
+                if stream.error is None:
+                    if last_id is not None and stream.id > last_id:
+                        # Opened as the GOAWAY came: never processed, whatever broke next.
+                        stream.error = Unprocessed(f"{error}", goaway=True, progress=True)
+                    elif stale and stream.stale_ok and not stream.received:
+                        stream.error = StaleConnection(error)  # type: ignore[arg-type]
+                    else:
+                        stream.error = error
+                if stream.waiting:
+                    stream.cond.notify()  # type: ignore[union-attr]
+        self._report_closed()
+
+    def _report_closed(self) -> None:
+        with self._lock:
+            if self._dead:
+                return
+            self._dead = True
+        self._owner.connection_closed(self)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _queue_locked(self) -> bytes | None:
+        # Under the lock: what the core queued joins the outbox. Returns the bytes to write if
+        # this thread is now the writer, None if there is nothing to write or another thread
+        # is writing (it will write these too).
+        data = self.core.data_to_send()
+        outbox = self._outbox
+        if data:
+            outbox.append(data)
+        if self._writing or not outbox:
+            return None
+        self._writing = True
+        joined = outbox[0] if len(outbox) == 1 else b"".join(outbox)
+        outbox.clear()
+        return joined
+
+    def write_out(self, data: bytes, write_timeout: float | None) -> None:
+        """Write as the writer until the outbox is empty. A failed write breaks the connection
+        (a frame may be cut in half): every stream fails."""
+        try:
+            if self._write_timeout != write_timeout:
+                self._set_write_timeout(write_timeout)
+            while True:
+                self._write(data)
+                with self._lock:
+                    outbox = self._outbox
+                    if not outbox:
+                        self._writing = False
+                        return
+                    data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
+                    outbox.clear()
+        except BaseException as exc:
+            with self._lock:
+                self._writing = False
+                self._outbox.clear()
+            self._fail(exc, stale=isinstance(exc.__cause__, ConnectionError))
+            raise
+
+    def _write_out_quietly(self, data: bytes) -> None:
+        # For the reader's and the consumer's writes (WINDOW_UPDATE, PING and SETTINGS
+        # acknowledgements, RST_STREAM): a failure there fails the streams, not this caller.
+        with contextlib.suppress(WriteError, WriteTimeout):
+            self.write_out(data, self._write_timeout)
+
+    def close(self) -> None:
+        """Close the socket; every stream still in flight fails. Safe from any thread."""
+        if self.closed:
+            return
+        with self._lock:
+            if self._error is None:
+                self._error = connection_lost_error("the connection was closed.")
+                self.core.receive_eof()
+            for stream in self._streams.values():
+                if stream.error is None:
+                    stream.error = self._error
+                if stream.waiting:
+                    stream.cond.notify()  # type: ignore[union-attr]
+            self._dead = True
+        super().close()
+
+
+# -- the exchange ---------------------------------------------------------------------------
+
+
+def exchange_http2(
+    connection: SyncHTTP2Connection,
+    request: Request,
+    timeouts: dict[str, Any],
+    timing: dict[str, float],
+) -> Response:
+    """Send `request` on a new stream of `connection` and return its response, body unread.
+    The stream is given back (reset if unfinished) on any failure."""
+    started = _perf_counter()
+    write_timeout = timeouts.get("write")
+    body, body_stream = request_body(request)
+    if body_stream is not None and not isinstance(body_stream, SyncByteStream):
+        connection._owner.release_stream(connection)
+        raise RuntimeError(
+            "Attempted to send an async request body with a sync transport: use an "
+            "AsyncClient, or give the request a sync stream."
+        )
+    try:
+        stream, out = connection.open_stream(request, end_stream=not body and body_stream is None)
+    except BaseException:
+        connection._owner.release_stream(connection)
+        raise
+    try:
+        if out is not None:
+            try:
+                connection.write_out(out, write_timeout)
+            except WriteError as exc:
+                # The server may have closed the connection as we wrote (after a GOAWAY we
+                # had not read yet): the stream's own verdict says if it may be sent again.
+                error = stream.error
+                if isinstance(error, (Unprocessed, StaleConnection)):
+                    raise error from exc
+                raise
+        if body:
+            connection.send_body(stream, body, body_stream is None, write_timeout)
+        if body_stream is not None:
+            for chunk in body_stream:
+                if chunk:
+                    connection.send_body(stream, chunk, False, write_timeout)
+            connection.send_body(stream, b"", True, write_timeout)
+        sent = _perf_counter()
+        timing["request_sent"] = sent - started
+        read_timeout = timeouts.get("read")
+        while True:
+            events = connection.next_events(stream, read_timeout)
+            while events:
+                event = events.popleft()
+                if type(event) is StreamResponseReceived:
+                    timing["first_byte"] = _perf_counter() - sent
+                    return _response(connection, stream, event, events, read_timeout, timing)
+    except BaseException:
+        connection.finish_stream(stream)
+        raise
+
+
+def _response(
+    connection: SyncHTTP2Connection,
+    stream: _Stream,
+    event: StreamResponseReceived,
+    pending: deque[Any],
+    read_timeout: float | None,
+    timing: dict[str, float],
+) -> Response:
+    body = HTTP2ResponseStream(connection, stream, read_timeout, pending)
+    response = Response(
+        event.status_code,
+        headers=Headers._from_raw(event.headers),
+        stream=body,
+        extensions=http2_extensions(timing),
+    )
+    if pending and type(pending[-1]) is StreamEnded:
+        # The whole response came with its head: the stream is free for others now.
+        body._finish_early()
+    return response
+
+
+class HTTP2ResponseStream(SyncByteStream):
+    """The body of one response, read from its stream as it is iterated; flow-control credit
+    goes back to the server as the consumer takes each piece. `close()` before the end
+    resets the stream (CANCEL); the connection and its other streams go on."""
+
+    __slots__ = ("_connection", "_done", "_pending", "_read_timeout", "_stream")
+
+    def __init__(
+        self,
+        connection: SyncHTTP2Connection,
+        stream: _Stream,
+        read_timeout: float | None,
+        pending: deque[Any],
+    ) -> None:
+        self._connection = connection
+        self._stream = stream
+        self._read_timeout = read_timeout
+        self._pending = pending
+        self._done = False
+
+    def _finish_early(self) -> None:
+        # Everything is buffered here: its credit goes back now, and the stream with it.
+        connection, stream = self._connection, self._stream
+        pending = self._pending
+        consumed = sum(e.flow_controlled_length for e in pending if type(e) is StreamDataReceived)
+        if consumed:
+            connection.acknowledge(stream, consumed)
+        self._pending = deque(e.data for e in pending if type(e) is StreamDataReceived)
+        self._done = True
+        connection.finish_stream(stream)
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._done:
+            pending = self._pending
+            self._pending = deque()
+            yield from pending
+            return
+        connection, stream = self._connection, self._stream
+        read_timeout = self._read_timeout
+        events = self._pending
+        try:
+            while True:
+                while events:
+                    event = events.popleft()
+                    kind = type(event)
+                    if kind is StreamDataReceived:
+                        connection.acknowledge(stream, event.flow_controlled_length)
+                        yield event.data
+                    elif kind is StreamEnded:
+                        self._done = True
+                        connection.finish_stream(stream)
+                        return
+                events = self._pending = connection.next_events(stream, read_timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._pending = deque()
+        self._connection.finish_stream(self._stream)
