@@ -180,6 +180,20 @@ def test_head_response_followed_by_a_body_is_not_reusable() -> None:
     assert not reusable
 
 
+def test_head_response_ends_at_its_first_empty_line_however_split() -> None:
+    # The head is fed to llhttp up to its end and no further, wherever the reads split it:
+    # a body sent anyway, blank lines in it included, is never parsed as anything.
+    data = b"\r\n" + ok_head(b"Content-Length: 12") + b"\r\nab\r\n\r\ncdHTTP/1.1 200 OK\r\n\r\n"
+    for cut in range(len(data) + 1):
+        connection = sent(b"HEAD")
+        events = connection.receive_data(data[:cut]) + connection.receive_data(data[cut:])
+        assert events == [
+            ResponseReceived(200, b"OK", "HTTP/1.1", [(b"Content-Length", b"12")]),
+            ResponseEnded(),
+        ]
+        assert not connection.is_reusable
+
+
 def test_head_response_after_informational_response() -> None:
     data = b"HTTP/1.1 100 Continue\r\n\r\n" + ok_head(b"Content-Length: 9") + b"\r\n"
     events, reusable = parse(data, method=b"HEAD")
@@ -282,6 +296,119 @@ def test_keep_alive_sequence_of_responses() -> None:
         assert connection.receive_data(response)[1:] == [DataReceived(body), ResponseEnded()]
         assert connection.is_reusable
         connection.start_next_cycle()
+
+
+def test_content_length_body_reads_are_handed_out_uncopied() -> None:
+    # After the head, a read that is all body is the event's data itself: a large body is
+    # copied by nobody here (llhttp's callback would copy each read into a new `bytes`).
+    connection = sent()
+    first = connection.receive_data(ok_head(b"Content-Length: 300000") + b"\r\n" + b"a" * 1000)
+    assert first[1:] == [DataReceived(b"a" * 1000)]
+    middle = b"b" * 262144
+    [event] = connection.receive_data(middle)
+    assert isinstance(event, DataReceived)
+    assert event.data is middle
+    last = b"c" * (300000 - 1000 - 262144)
+    assert connection.receive_data(b"") == []
+    [event, end] = connection.receive_data(last)
+    assert isinstance(event, DataReceived)
+    assert event.data is last
+    assert end == ResponseEnded()
+    assert connection.is_reusable
+    connection.start_next_cycle()  # llhttp never saw the body's end: a fresh parser
+    connection.send_request_head(b"GET", b"/", HOST)
+    connection.end_request()
+    events = connection.receive_data(ok_head(b"Content-Length: 2") + b"\r\nok")
+    assert events[1:] == [DataReceived(b"ok"), ResponseEnded()]
+    assert connection.is_reusable
+
+
+@pytest.mark.parametrize(("extra", "reusable"), [(b"", True), (b"\r\n\r\n", True), (b"X", False)])
+def test_content_length_body_ending_inside_a_later_read(extra: bytes, reusable: bool) -> None:
+    connection = sent()
+    assert connection.receive_data(ok_head(b"Content-Length: 6") + b"\r\nab")[1:] == [
+        DataReceived(b"ab")
+    ]
+    assert connection.receive_data(b"cdef" + extra) == [DataReceived(b"cdef"), ResponseEnded()]
+    assert connection.is_reusable is reusable
+
+
+def test_reads_may_be_memoryviews_of_a_reused_buffer() -> None:
+    # A driver may parse straight from its receive buffer: every event holds `bytes` of its
+    # own, so overwriting the buffer afterwards changes nothing already reported. Large reads
+    # are parsed from the view itself, small ones copied first: both kinds are here.
+    big = bytes(range(256)) * 160  # 40 KiB
+    sized = ok_head(b"Content-Length: %d" % (2 * len(big))) + b"\r\n" + big + big
+    chunked = (
+        ok_head(b"Transfer-Encoding: chunked")
+        + b"\r\n%x\r\n" % len(big)
+        + big
+        + b"\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+    )
+    upgrade = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n"
+    cases = [
+        (b"GET", [sized[:100], sized[100:30000], sized[30000:]]),
+        (b"GET", [sized + b"X"]),
+        (b"GET", [chunked[:20000], chunked[20000:]]),
+        (b"GET", [chunked[:60], chunked[60:]]),
+        (b"HEAD", [sized]),
+        (b"GET", [ok_head(b"Connection: close") + b"\r\n" + big]),
+        (b"GET", [upgrade + big]),
+    ]
+    for method, reads in cases:
+        expected = sent(method)
+        wanted = [event for data in reads for event in expected.receive_data(data)]
+        connection = sent(method)
+        buffer = bytearray(len(sized) + 1)
+        got: list[Event] = []
+        for data in reads:
+            buffer[: len(data)] = data
+            got += connection.receive_data(memoryview(buffer)[: len(data)])
+            buffer[:] = b"\xff" * len(buffer)
+        assert got == wanted
+        for event in got:
+            for field in ("data", "reason_phrase", "trailing_data"):
+                assert type(getattr(event, field, b"")) is bytes
+        assert connection.is_reusable == expected.is_reusable
+
+
+def test_reads_of_other_buffer_types_are_measured_in_bytes() -> None:
+    data = ok_head(b"Content-Length: 4") + b"\r\nabcd"
+    assert len(data) % 2 == 0
+    interleaved = bytes(
+        byte for pair in zip(data, b"\x00" * len(data), strict=True) for byte in pair
+    )
+    reads: list[object] = [
+        memoryview(data).cast("B", (1, len(data))),  # 2-D
+        memoryview(interleaved)[::2],  # not contiguous
+        memoryview(array.array("H", data)),  # 2-byte items: len() would count half the bytes
+        bytearray(data),
+    ]
+    for read in reads:
+        connection = sent()
+        events = connection.receive_data(read)  # type: ignore[arg-type]
+        assert events[1:] == [DataReceived(b"abcd"), ResponseEnded()]
+        assert connection.is_reusable
+
+
+@pytest.mark.parametrize(
+    "reads",
+    [
+        # The final response is not the read's first message: its own version counts.
+        [b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"],
+        # A read that starts with "HTTP/1.1 " in the middle of a head.
+        [b"HTTP/1.0 200 OK\r\nX: ", b"HTTP/1.1 y\r\nContent-Length: 0\r\n\r\n"],
+        # Blank lines before the status line.
+        [b"\r\nHTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"],
+    ],
+)
+def test_http_version_of_a_final_response_after_other_bytes(reads: list[bytes]) -> None:
+    connection = sent()
+    events = [event for data in reads for event in connection.receive_data(data)]
+    final = events[-2]
+    assert isinstance(final, ResponseReceived)
+    assert final.http_version == "HTTP/1.0"
+    assert not connection.is_reusable  # HTTP/1.0 without keep-alive
 
 
 # -- status line and headers --------------------------------------------------------------
@@ -399,6 +526,22 @@ def test_malformed_chunked_framing(chunks: bytes, match: str) -> None:
 )
 def test_transfer_encoding_other_than_chunked_alone(headers: list[bytes]) -> None:
     parse_error(ok_head(*headers) + b"\r\n5\r\nhello\r\n0\r\n\r\n", "Transfer-Encoding")
+
+
+@pytest.mark.parametrize("ows", [b" ", b"  "])
+def test_chunked_followed_by_spaces_is_chunked(ows: bytes) -> None:
+    data = ok_head(b"Transfer-Encoding: chunked" + ows) + b"\r\n5\r\nhello\r\n0\r\n\r\n"
+    events, reusable = parse(data)
+    assert events[1:] == [DataReceived(b"hello"), ResponseEnded()]
+    assert reusable
+
+
+@pytest.mark.parametrize("ows", [b"\t", b" \t", b"\t "])
+def test_chunked_followed_by_a_tab_is_refused(ows: bytes) -> None:  # 9
+    # llhttp frames such a body as close-delimited: it would be streamed out with its chunk
+    # framing, the response then waiting for an EOF a keep-alive server never sends.
+    data = ok_head(b"Transfer-Encoding: chunked" + ows) + b"\r\n5\r\nhello\r\n0\r\n\r\n"
+    parse_error(data, "Unsupported Transfer-Encoding")
 
 
 def test_transfer_encoding_in_http_1_0() -> None:

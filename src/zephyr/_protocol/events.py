@@ -70,7 +70,10 @@ class ConnectionUpgraded:
     trailing_data: bytes
 
 
-# The slots' setters: they write a frozen instance's fields once, from `__init__` only.
+# The slots' setters: they write a frozen instance's fields once, from `__init__`, or from
+# the HTTP/1.1 core's hot path, which makes `ResponseReceived` and `DataReceived` with
+# `object.__new__` and these (a call to `__init__` less per response): a field added to either
+# class must be set there too.
 _set_status_code = vars(ResponseReceived)["status_code"].__set__
 _set_reason_phrase = vars(ResponseReceived)["reason_phrase"].__set__
 _set_http_version = vars(ResponseReceived)["http_version"].__set__

@@ -14,6 +14,11 @@ what llhttp cannot know or does not check:
 - HTTP versions other than 1.0 and 1.1, status codes below 100;
 - bounds on header lines, header counts and 1xx responses (llhttp has none of its own);
 - bytes after the end of a response, which no request asked for: the connection must close.
+
+Once the head of a Content-Length response is parsed, later reads of its body are counted off
+here instead of being fed to llhttp, whose callback would copy each into a new `bytes`: a read
+that is all body comes out as the very object the driver passed in. Reads may be memoryviews
+of the driver's buffer; whatever the core keeps or returns is `bytes` of its own.
 """
 
 from __future__ import annotations
@@ -32,10 +37,30 @@ from .events import (
     InformationalResponseReceived,
     ResponseEnded,
     ResponseReceived,
+    _set_data,
+    _set_headers,
+    _set_http_version,
+    _set_reason_phrase,
+    _set_status_code,
 )
 from .http11_request import request_framing, serialise_head
 
 __all__ = ["HTTP11Connection"]
+
+
+def _byte_view(data: bytes | bytearray | memoryview) -> bytes | memoryview:
+    """`data` as something indexed and measured in bytes: a flat, contiguous byte view (as a
+    driver's `memoryview(buffer)[:size]` is already) when large, else a copy: for a small read,
+    a copy costs less than working on a view (slicing, comparing, converting pieces)."""
+    view = data if type(data) is memoryview else memoryview(data)
+    if view.nbytes > _VIEW_MIN_SIZE and view.format == "B" and view.ndim == 1 and view.c_contiguous:
+        return view
+    return view.tobytes()
+
+
+# Reads up to this size given as views are copied at once: a 16 KiB copy costs ~0.1 µs, about
+# what a view costs in extra steps on the way through.
+_VIEW_MIN_SIZE = 16 * 1024
 
 
 class _Sending(enum.Enum):
@@ -62,12 +87,10 @@ _RECV_UPGRADED, _RECV_CLOSED, _RECV_FAILED = (
     _Receiving.FAILED,
 )
 
+_new_event = object.__new__
 _RESPONSE_ENDED = ResponseEnded()  # immutable and field-less: one instance serves every response
 _HTTP_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 _CR_LF = b"\r\n"
-# Lengths of "Connection", "Content-Length", "Transfer-Encoding": a length test is the
-# cheapest way to skip the other names without lower-casing them.
-_RESPONSE_FRAMING_NAME_SIZES = (14, 10, 17)
 
 
 class _ExtraBytes(Exception):
@@ -101,6 +124,7 @@ class HTTP11Connection:
         "_must_close",
         "_parser",
         "_parser_spent",
+        "_read_starts_http11",
         "_reason",
         "_receiving",
         "_request_bytes_remaining",
@@ -128,6 +152,7 @@ class HTTP11Connection:
     _request_bytes_remaining: int
     _informational_count: int
     _message_started: bool
+    _read_starts_http11: bool  # the read being parsed starts with this response's status line
     _head_complete: bool  # of the final response
     _line_size: int  # bytes of the header or trailer line being received
     _bytes_received: int  # for this response: while within the line limit, no line is over
@@ -193,7 +218,12 @@ class HTTP11Connection:
         if self._must_close:
             raise LocalProtocolError("This connection cannot carry another request.")
         head, framing_headers = serialise_head(method, target, headers)
-        self._chunked_request, self._request_bytes_remaining = request_framing(framing_headers)
+        if len(framing_headers) == 1 and framing_headers[0][0].lower() == b"host":
+            # The usual request without a body: Host is the only framing header.
+            self._chunked_request = False
+            self._request_bytes_remaining = 0
+        else:
+            self._chunked_request, self._request_bytes_remaining = request_framing(framing_headers)
         self._reset_request_state(method)
         self._sending = _SEND_BODY
         self._receiving = _RECV_RESPONSE
@@ -239,24 +269,43 @@ class HTTP11Connection:
 
     # -- receiving ------------------------------------------------------------------------
 
-    def receive_data(self, data: bytes) -> list[Event]:
-        """Parse bytes from the server; return the events they complete."""
+    def receive_data(self, data: bytes | memoryview) -> list[Event]:
+        """Parse bytes from the server; return the events they complete.
+
+        `data` may be a memoryview of the driver's read buffer: nothing the core keeps or
+        returns refers to it (bodies come out as `bytes`), so the buffer may be reused at once.
+        A read that is all Content-Length body is handed out as is when it is `bytes`.
+        """
         events: list[Event] = []
         self._events = events
+        if type(data) is not bytes:
+            data = _byte_view(data)
         if self._receiving is _RECV_RESPONSE and not self._head_only:
+            if (
+                self._head_complete
+                and self._content_length is not None
+                and self._transfer_encodings is None
+            ):
+                # In a Content-Length body: llhttp would only count these bytes, and copy
+                # them into a new `bytes` on the way out. Counted here, they stay uncopied.
+                self._receive_sized_body(data)
+                return events
             # The hot path, `_feed` inlined: a call less per read.
             self._bytes_received += len(data)
+            # llhttp parses a status line that starts this read, between messages, as
+            # written: then "HTTP/1.1 " here spares a version string built per response.
+            self._read_starts_http11 = not self._message_started and data[:9] == b"HTTP/1.1 "
             try:
                 self._parser.feed_data(data)
             except HttpParserUpgrade as upgrade:
-                self._connection_upgraded(data[upgrade.args[0] :])
+                self._connection_upgraded(bytes(data[upgrade.args[0] :]))
             except HttpParserError as error:
                 self._parser_failed(error, data)
             else:
                 if not self._head_complete or self._chunk_open:
                     self._bound_field_line(data)
         else:
-            self._receive_other(data)
+            self._receive_other(data if type(data) is bytes else bytes(data))
         return events
 
     def receive_eof(self) -> list[Event]:
@@ -300,6 +349,29 @@ class HTTP11Connection:
 
     # -- feeding llhttp -------------------------------------------------------------------
 
+    def _receive_sized_body(self, data: bytes | memoryview) -> None:
+        # Only reached with the final head complete (not for HEAD or a CONNECT tunnel), framed
+        # by Content-Length alone, and the body not yet whole (else the response would be
+        # DONE), so `left` > 0. llhttp, given these bytes, would count them off the same way
+        # and, past the end, skip CR/LF and stop at anything else (`_on_message_begin`).
+        size = len(data)
+        if size == 0:
+            return
+        content_length = self._content_length
+        assert content_length is not None  # checked by receive_data
+        left = int(content_length) - self._body_received
+        if size < left:
+            self._body_received += size
+            self._events.append(DataReceived(data if type(data) is bytes else bytes(data)))
+            return
+        body = data if size == left else data[:left]
+        self._body_received += left
+        self._events.append(DataReceived(body if type(body) is bytes else bytes(body)))
+        self._end_response()
+        self._parser_spent = True  # llhttp still waits for this body: a fresh parser next time
+        if size > left and bytes(data[left:]).strip(b"\r\n"):
+            self._must_close = True  # bytes no request asked for
+
     def _receive_other(self, data: bytes) -> None:
         receiving = self._receiving
         if receiving is _RECV_RESPONSE:
@@ -315,6 +387,7 @@ class HTTP11Connection:
     def _feed(self, piece: bytes, data: bytes, piece_start: int) -> None:
         """Feed `piece`, which starts at `piece_start` in `data`, the bytes just received."""
         self._bytes_received += len(piece)
+        self._read_starts_http11 = False
         try:
             self._parser.feed_data(piece)
         except HttpParserUpgrade as upgrade:
@@ -327,15 +400,25 @@ class HTTP11Connection:
 
     def _feed_head_only(self, data: bytes) -> None:
         # llhttp cannot be told the request method, so for HEAD it would wait for a body that
-        # never comes, and for CONNECT it would read the tunnel as a body. Feed it a line at a
-        # time up to the end of the final head; what follows is not llhttp's to parse.
+        # never comes, and for CONNECT it would read the tunnel as a body. Feed it no further
+        # than the end of the final head; what follows is not llhttp's to parse.
         start = 0
         size = len(data)
         while not self._head_complete:
             if start == size or self._receiving is not _RECV_RESPONSE:
                 return
-            newline = data.find(b"\n", start)
-            stop = size if newline < 0 else newline + 1
+            stop = -1
+            if not self._message_started:
+                # A head that starts in this read ends at its first empty line: llhttp takes
+                # no line end but CR LF, so that is the first CR LF CR LF (blank lines before
+                # the status line are skipped by llhttp, and the search just runs again).
+                stop = data.find(b"\r\n\r\n", start)
+                if stop >= 0:
+                    stop += 4
+            if stop < 0:
+                # A head begun in an earlier read, or not ended in this one: a line at a time.
+                newline = data.find(b"\n", start)
+                stop = size if newline < 0 else newline + 1
             self._feed(data[start:stop], data, start)
             start = stop
         rest = data[start:]
@@ -349,13 +432,15 @@ class HTTP11Connection:
         elif rest:
             self._feed(rest, rest, 0)  # CONNECT refused: a response with a body like any other
 
-    def _bound_field_line(self, piece: bytes) -> None:
+    def _bound_field_line(self, piece: bytes | memoryview) -> None:
         # httptools buffers a header (or trailer) line until it is complete, so the line being
         # received is bounded here, after each feed, by what follows the last LF seen. Inside
         # a chunked body, trailers are what follows a chunk header with no data after it.
         # Complete lines are checked by `_check_line_sizes`, whatever the reads' boundaries.
         if self._head_complete and self._body_received != self._body_received_at_chunk:
             return
+        if type(piece) is not bytes:
+            piece = bytes(piece)  # a memoryview in a head or between chunks: rarely large
         newline = piece.rfind(b"\n")
         if newline < 0:
             self._line_size += len(piece)
@@ -386,7 +471,7 @@ class HTTP11Connection:
         self._parser_spent = True
         raise RemoteProtocolError(message)
 
-    def _parser_failed(self, error: HttpParserError, piece: bytes) -> None:
+    def _parser_failed(self, error: HttpParserError, piece: bytes | memoryview) -> None:
         self._must_close = True
         self._parser_spent = True
         if self._receiving is _RECV_DONE:
@@ -441,28 +526,62 @@ class HTTP11Connection:
         # llhttp strips the whitespace before a value but not after it (RFC 9112 §5: OWS on
         # either side is not part of the value). The count is checked once per head, and
         # after each read by `_bound_field_line`: a read holds a bounded number of lines.
-        value = value.rstrip(b" \t")
-        self._headers.append((name, value))
-        if len(name) in _RESPONSE_FRAMING_NAME_SIZES:
-            self._note_response_framing(name.lower(), value)
-
-    def _note_response_framing(self, lowered_name: bytes, value: bytes) -> None:
-        if lowered_name == b"content-length":
-            self._content_length = value  # llhttp checks syntax, overflow and duplicates
-        elif lowered_name == b"transfer-encoding":
+        field_value = value.rstrip(b" \t")
+        self._headers.append((name, field_value))
+        # A length test is the cheapest way to skip the names that are not Content-Length
+        # (14), Connection (10) or Transfer-Encoding (17) without lower-casing them.
+        size = len(name)
+        if size == 14:
+            if name.lower() == b"content-length":
+                self._content_length = field_value  # llhttp checks syntax, overflow, duplicates
+        elif size == 10:
+            if name.lower() == b"connection":
+                previous = self._connection_options
+                self._connection_options = (
+                    field_value if previous is None else previous + b"," + field_value
+                )
+        elif size == 17 and name.lower() == b"transfer-encoding":
+            # Kept as received, trailing whitespace included: see `_check_transfer_encoding`.
             if self._transfer_encodings is None:
                 self._transfer_encodings = [value]
             else:
                 self._transfer_encodings.append(value)
-        elif lowered_name == b"connection":
-            previous = self._connection_options
-            self._connection_options = value if previous is None else previous + b"," + value
 
     def _on_headers_complete(self) -> None:
         parser = self._parser
         status_code: int = parser.get_status_code()
         headers = self._headers
         self._headers = []  # field lines after this are trailers: keep them out of `headers`
+        if (
+            status_code < 200
+            or self._transfer_encodings is not None
+            or self._head_only
+            or len(headers) > self._max_header_count
+            or self._bytes_received > self._max_header_line_size
+        ):
+            self._head_complete_in_full(status_code, headers)
+            return
+        # The common case: a final response, no Transfer-Encoding, a request other than
+        # HEAD/CONNECT, few and short lines. Same checks as `_head_complete_in_full`.
+        # When this head starts the read, receive_data has seen its version: no need to ask
+        # llhttp, which builds a new string to say it.
+        http_version = "HTTP/1.1" if self._read_starts_http11 else self._http_version()
+        self._head_complete = True
+        options = self._connection_options
+        if (
+            http_version != "HTTP/1.1" or (options is not None and options != b"keep-alive")
+        ) and not self._keep_alive_allowed(http_version):
+            self._must_close = True
+        self._awaiting_message_complete = True
+        # `ResponseReceived(...)` without the call to its `__init__`: the fields set directly.
+        event = _new_event(ResponseReceived)
+        _set_status_code(event, status_code)
+        _set_reason_phrase(event, self._reason)
+        _set_http_version(event, http_version)
+        _set_headers(event, headers)
+        self._events.append(event)
+
+    def _head_complete_in_full(self, status_code: int, headers: list[tuple[bytes, bytes]]) -> None:
         if len(headers) > self._max_header_count:
             self._reject(self._too_many_headers())
         if self._bytes_received > self._max_header_line_size:
@@ -470,11 +589,7 @@ class HTTP11Connection:
         if status_code < 200:
             self._informational_head_complete(status_code, headers)
             return
-        http_version = _HTTP_VERSIONS.get(parser.get_http_version())
-        if http_version is None:
-            # llhttp also accepts 0.9 and 2.0 (and RTSP/ICE status lines, reported as 1.0: a
-            # leniency httptools gives no way to see, harmless as their framing is HTTP's).
-            self._reject(f"Unsupported HTTP version {parser.get_http_version()!r}.")
+        http_version = self._http_version()
         if self._transfer_encodings is not None:
             self._check_transfer_encoding(http_version)
         self._head_complete = True
@@ -491,7 +606,9 @@ class HTTP11Connection:
 
     def _on_body(self, body: bytes) -> None:
         self._body_received += len(body)
-        self._events.append(DataReceived(body))
+        event = _new_event(DataReceived)  # `DataReceived(body)`, without the `__init__` call
+        _set_data(event, body)
+        self._events.append(event)
 
     def _on_chunk_header(self) -> None:
         # Trailers follow the last chunk's header with no data in between: see
@@ -541,7 +658,17 @@ class HTTP11Connection:
                 "responses (max_informational_responses)."
             )
         self._message_started = False  # for EOF's message: the final response never began
+        self._read_starts_http11 = False  # a message after this one does not start the read
         self._events.append(InformationalResponseReceived(status_code, self._reason, headers))
+
+    def _http_version(self) -> str:
+        version: str = self._parser.get_http_version()
+        http_version = _HTTP_VERSIONS.get(version)
+        if http_version is None:
+            # llhttp also accepts 0.9 and 2.0 (and RTSP/ICE status lines, reported as 1.0: a
+            # leniency httptools gives no way to see, harmless as their framing is HTTP's).
+            self._reject(f"Unsupported HTTP version {version!r}.")
+        return http_version
 
     def _check_transfer_encoding(self, http_version: str) -> None:
         encodings = self._transfer_encodings
@@ -549,9 +676,12 @@ class HTTP11Connection:
         if http_version == "HTTP/1.0":
             # RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
             self._reject("Transfer-Encoding in an HTTP/1.0 response.")
-        if len(encodings) != 1 or encodings[0].lower() != b"chunked":
+        if len(encodings) != 1 or encodings[0].rstrip(b" ").lower() != b"chunked":
             # Anything but a lone "chunked" would have llhttp read until EOF: a body whose end
             # cannot be checked, and a favourite of request smuggling (RFC 9112 §6.3 rule 4).
+            # That includes "chunked" followed by a tab: trailing whitespace is not part of a
+            # value (RFC 9110 §5.5), but llhttp takes only spaces there, so such a body would
+            # be streamed out framing and all, the response waiting for an EOF.
             shown = b", ".join(encodings).decode("latin-1")
             self._reject(f"Unsupported Transfer-Encoding {shown!r}: only 'chunked' is accepted.")
 
@@ -604,6 +734,7 @@ class HTTP11Connection:
         self._head_only = method in (b"HEAD", b"CONNECT")
         self._informational_count = 0
         self._message_started = False
+        self._read_starts_http11 = False
         self._head_complete = False
         self._line_size = 0
         self._bytes_received = 0

@@ -13,7 +13,8 @@ from .._exceptions import LocalProtocolError
 
 __all__ = ["request_framing", "serialise_head"]
 
-_CR_LF = b"\r\n"
+_FIELD_LINE = b": ".join  # (name, value) -> b"name: value"
+_END_OF_LAST_FIELD = b"\r\n\r\n"
 # Lengths of "Host", "Content-Length", "Transfer-Encoding": a length test is the cheapest way
 # to skip the other names without lower-casing them.
 _REQUEST_FRAMING_NAME_SIZES = (4, 14, 17)
@@ -38,18 +39,18 @@ def serialise_head(
         _remember_token(method, "method")
     if not target or 32 in target or 9 in target:  # int membership: a byte scan, no search
         raise LocalProtocolError(f"Invalid request target {target!r}.")
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-    extend = parts.extend
     framing_headers = []
     for header in headers:
-        name, value = header
+        name, _ = header
         if name not in _KNOWN_TOKENS:
             _remember_token(name, "header name")
         if len(name) in _REQUEST_FRAMING_NAME_SIZES:
             framing_headers.append(header)
-        extend((name, b": ", value, _CR_LF))
-    parts.append(_CR_LF)
-    head = b"".join(parts)
+    # The field lines joined in C: no Python-level step per header beyond the checks above.
+    fields = b"\r\n".join(map(_FIELD_LINE, headers))
+    head = b"".join((method, b" ", target, b" HTTP/1.1\r\n", fields, _END_OF_LAST_FIELD))
+    if not headers:  # never sent (no Host), but the head must still be well-formed
+        head = head[:-2]
     # One pass over the whole head rather than one per value: the only control bytes allowed
     # are the CR LF line ends written above, so anything else (a CR or LF that would split a
     # header or smuggle a request, a NUL) shows as a surplus.
