@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest install clean
+.PHONY: test demo lint typecheck pytest install clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: lint typecheck pytest
 
 demo: $(STAMP)
 	$(BIN)/python -m zephyr.testing.demo
+
+# The response-framing fuzz at 50 times the examples `make test` runs (tests/fuzz_settings.py).
+FUZZ_TESTS := tests/test_fuzz_framing.py tests/test_protocol_http11_fuzz.py
+fuzz: $(STAMP)
+	ZEPHYR_FUZZ=long $(BIN)/python -m pytest -W error -q $(FUZZ_TESTS) $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

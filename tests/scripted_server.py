@@ -15,8 +15,9 @@ unclosed socket is a failure).
 
 `respond(*responses)` builds the common script "answer each request with the next response,
 keep the connection open"; `keep_alive_server(response)` answers every request forever.
-`full_backlog_listener()` gives an address whose connects hang (for ConnectTimeout) without a
-packet leaving the machine.
+`close_after_second_request` closes a kept-alive connection as its second request arrives
+(RELIABILITY.md 21). `full_backlog_listener()` gives an address whose connects hang (for
+ConnectTimeout) without a packet leaving the machine.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from types import TracebackType
 __all__ = [
     "ScriptedConnection",
     "ScriptedServer",
+    "close_after_second_request",
     "full_backlog_listener",
     "keep_alive_server",
     "read_request",
@@ -276,6 +278,19 @@ def keep_alive_server(response: bytes = OK_RESPONSE) -> Script:
             conn.send(response)
 
     return script
+
+
+def close_after_second_request(conn: ScriptedConnection) -> None:
+    """A script. First connection: answer one request, read the next and close without a
+    byte of response. Later connections: answer every request with `OK_RESPONSE`."""
+    conn.read_request()
+    conn.send(OK_RESPONSE)
+    if conn.server.accepted == 1:
+        conn.read_request()
+        conn.close()
+        return
+    while conn.read_request() is not None:
+        conn.send(OK_RESPONSE)
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from scripted_server import (
     OK_RESPONSE,
     ScriptedConnection,
     ScriptedServer,
+    close_after_second_request,
     full_backlog_listener,
     keep_alive_server,
     respond,
@@ -330,19 +331,6 @@ def test_stray_bytes_on_an_idle_connection_drop_it(run: Runner[Any]) -> None:
     with ScriptedServer(script) as server:
         run(main())
         assert server.accepted == 2
-
-
-def close_after_second_request(conn: ScriptedConnection) -> None:
-    """First connection: answer one request; read the next one and close without a byte.
-    Later connections: answer everything."""
-    conn.read_request()
-    conn.send(OK_RESPONSE)
-    if conn.server.accepted == 1:
-        conn.read_request()
-        conn.close()
-        return
-    while conn.read_request() is not None:
-        conn.send(OK_RESPONSE)
 
 
 def test_eof_after_request_on_reused_connection_retries_idempotent(run: Runner[Any]) -> None:

@@ -20,6 +20,7 @@ from scripted_server import (
     OK_RESPONSE,
     ScriptedConnection,
     ScriptedServer,
+    close_after_second_request,
     full_backlog_listener,
     keep_alive_server,
     respond,
@@ -239,19 +240,6 @@ def test_idle_connection_closed_by_server_is_replaced(reset: bool) -> None:
         time.sleep(0.05)  # let the FIN (or RST) arrive
         assert transport.handle_request(request("GET", server.url)).read() == b"hello"
         assert server.accepted == 2
-
-
-def close_after_second_request(conn: ScriptedConnection) -> None:
-    """First connection: answer one request; read the next one and close without a byte.
-    Later connections: answer everything."""
-    conn.read_request()
-    conn.send(OK_RESPONSE)
-    if conn.server.accepted == 1:
-        conn.read_request()
-        conn.close()
-        return
-    while conn.read_request() is not None:
-        conn.send(OK_RESPONSE)
 
 
 def test_eof_after_request_on_reused_connection_retries_idempotent() -> None:
