@@ -3,12 +3,20 @@
 Misbehaviour that h2's server API will not produce (a GOAWAY it does not close on, a window
 overflow, endless CONTINUATION frames) is written as frames with hyperframe, between the
 server's own bytes. RELIABILITY.md items 6 and 17 are marked where they are tested.
+
+The core runs on jh2 when it is installed, on h2 otherwise (`_h2lib`); the server here is
+always h2. Run this file under each: ``ZEPHYR_HTTP2_LIBRARY=h2`` and ``ZEPHYR_HTTP2_LIBRARY=jh2``.
 """
 
 from __future__ import annotations
 
 import array
+import importlib.util
+import os
+import pathlib
 import random
+import subprocess
+import sys
 import tracemalloc
 from typing import Any
 
@@ -25,10 +33,12 @@ from hyperframe.frame import (
     GoAwayFrame,
     HeadersFrame,
     RstStreamFrame,
+    SettingsFrame,
     WindowUpdateFrame,
 )
 
 from zephyr._exceptions import LocalProtocolError, RemoteProtocolError
+from zephyr._protocol import _h2lib, http2_h2
 from zephyr._protocol.events import (
     ConnectionTerminated,
     HTTP2Event,
@@ -699,6 +709,68 @@ def test_response_header_list_over_the_limit_is_a_connection_error() -> None:
     assert peers.client.receive_data(b"more") == []
 
 
+@pytest.mark.parametrize("block", [b"\x00", b"\x0f", b"\x40", b"\x00\x81", b"\xbe"])
+def test_a_header_block_that_cannot_be_decoded_fails_the_connection(block: bytes) -> None:
+    # Truncated literals and integers, an index past the table: the first three make jh2's
+    # native decoder panic (jh2 reports that panic as a ProtocolError).
+    peers = Peers()
+    stream_id = peers.get()
+    frame = HeadersFrame(stream_id, data=block, flags=["END_HEADERS"])
+    with pytest.raises(RemoteProtocolError):
+        peers.client.receive_data(frame.serialize())
+    assert of_type(peers.to_server(), h2_events.ConnectionTerminated)
+
+
+class PanicException(BaseException):
+    """What pyo3 raises for a panic in native code; a BaseException."""
+
+
+class PanickingDecoder:
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def decode(self, data: bytes, raw: bool = False) -> Any:
+        raise PanicException("attempt to add with overflow")
+
+
+def test_a_panic_in_native_hpack_is_a_connection_error_not_a_base_exception() -> None:
+    peers = Peers()
+    stream_id = peers.get()
+    peers.client._h2.decoder = PanickingDecoder(peers.client._h2.decoder)
+    peers.server.send_headers(stream_id, [(b":status", b"200")], end_stream=True)
+    with pytest.raises(RemoteProtocolError, match="COMPRESSION_ERROR"):
+        peers.to_client()
+    assert peers.client.is_closed
+    (goaway,) = of_type(peers.to_server(), h2_events.ConnectionTerminated)
+    assert goaway.error_code == ErrorCodes.COMPRESSION_ERROR
+
+
+def test_other_base_exceptions_from_the_library_are_not_swallowed() -> None:
+    peers = Peers()
+    stream_id = peers.get()
+    decoder = PanickingDecoder(peers.client._h2.decoder)
+    decoder.decode = lambda data, raw=False: (_ for _ in ()).throw(KeyboardInterrupt())  # type: ignore[method-assign]
+    peers.client._h2.decoder = decoder
+    peers.server.send_headers(stream_id, [(b":status", b"200")], end_stream=True)
+    with pytest.raises(KeyboardInterrupt):
+        peers.to_client()
+
+
+def test_a_stream_window_the_server_does_not_announce_is_65535() -> None:
+    # RFC 9113 §6.5.2: SETTINGS_INITIAL_WINDOW_SIZE is 65,535 until the server says otherwise,
+    # as it may never do; jh2 alone would assume 6 MiB and overrun the server's window.
+    client = HTTP2Connection()
+    client.initiate()
+    settings = SettingsFrame(0, settings={SettingsFrame.MAX_CONCURRENT_STREAMS: 100})
+    grow = WindowUpdateFrame(0, window_increment=MiB)  # the connection's window only
+    client.receive_data(settings.serialize() + grow.serialize())
+    stream_id = client.send_request(b"POST", b"https", b"a", b"/", HOST, end_stream=False)
+    assert client.send_data(stream_id, bytes(MiB), end_stream=False) == 65_535
+
+
 def test_hpack_bomb_is_bounded_by_the_decoded_size() -> None:
     # One 4 KiB field enters the dynamic table, then a block refers to it 200 times: ~1 KiB
     # on the wire, 800 KiB decoded.
@@ -1082,10 +1154,20 @@ def test_credit_is_batched_not_sent_per_acknowledgement() -> None:
     assert peers.client.data_to_send() == b""  # 128 KiB consumed: nothing sent yet
 
 
-def test_frame_log_line_no_longer_copies_the_payload() -> None:
-    import hyperframe.frame
+def test_frame_log_line_no_longer_copies_the_payload(monkeypatch: pytest.MonkeyPatch) -> None:
+    if _h2lib.LIBRARY == "jh2":
+        # jh2 formats no frame it receives: a download never reaches the formatter.
+        def refuse(data: bytes | None) -> str:
+            raise AssertionError("a received frame was formatted")
 
-    from zephyr._protocol import http2_h2
+        monkeypatch.setattr(_h2lib.hyperframe_frame, "_raw_data_repr", refuse)
+        peers = Peers()
+        stream_id = peers.get()
+        peers.respond(stream_id, bytes(16_000))
+        kinds = [type(event) for event in merged(peers.to_client())]
+        assert kinds == [StreamResponseReceived, StreamDataReceived, StreamEnded]
+        return
+    import hyperframe.frame
 
     assert hyperframe.frame._raw_data_repr is http2_h2._payload_repr
     frame = DataFrame(1, data=bytes(range(200)))
@@ -1160,3 +1242,35 @@ def test_any_split_of_the_bytes_gives_the_same_events() -> None:
     assert scripted_exchange("bytewise") == whole
     for seed in ("a", "b", "c"):
         assert scripted_exchange(seed) == whole
+
+
+def library_chosen(variable: str | None) -> subprocess.CompletedProcess[str]:
+    """Which library a fresh interpreter's core runs on, with ZEPHYR_HTTP2_LIBRARY so set."""
+    env = dict(os.environ)
+    env.pop("ZEPHYR_HTTP2_LIBRARY", None)
+    if variable is not None:
+        env["ZEPHYR_HTTP2_LIBRARY"] = variable
+    src = pathlib.Path(http2_h2.__file__).parents[2]
+    env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")])
+    code = (
+        "from zephyr._protocol import _h2lib, http2\n"
+        "base = type(http2.HTTP2Connection()._h2).__mro__[1]\n"
+        "print(_h2lib.LIBRARY, base.__module__)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_jh2_when_installed_h2_otherwise() -> None:
+    expected = "jh2" if importlib.util.find_spec("jh2") is not None else "h2"
+    assert library_chosen(None).stdout.split() == [expected, f"{expected}.connection"]
+
+
+def test_the_library_can_be_forced() -> None:
+    assert library_chosen("h2").stdout.split() == ["h2", "h2.connection"]
+    if importlib.util.find_spec("jh2") is not None:
+        assert library_chosen("jh2").stdout.split() == ["jh2", "jh2.connection"]
+    refused = library_chosen("hyper")
+    assert refused.returncode != 0
+    assert "ZEPHYR_HTTP2_LIBRARY must be 'h2' or 'jh2'" in refused.stderr

@@ -18,9 +18,11 @@ queued. A server that breaks the protocol on one stream gets that stream reset, 
 error raises `RemoteProtocolError` from `receive_data`; a GOAWAY is queued for the driver to
 write before it closes the socket, and every stream is lost.
 
-h2 does the framing, HPACK, flow-control bookkeeping and state machines. Its own header
-validation and normalisation are switched off: they are per-byte loops in Python, and they
-miss what matters most to a client (h2 sends CR, LF and NUL in header values).
+h2 does the framing, HPACK, flow-control bookkeeping and state machines: h2 itself, or its
+fork jh2 when installed, whose HPACK is native code and which costs half as much per request
+(`_h2lib` chooses; "h2" below means either). Its own header validation and normalisation are
+switched off: they are per-byte loops in Python, and they miss what matters most to a client
+(h2 sends CR, LF and NUL in header values).
 `http2_headers` does instead what a client needs, in a pass or two done mostly in C.
 `http2_h2` changes the h2 behaviours that fall short of RFC 9113 (GOAWAY, content-length) or
 cost time for nothing (counting streams, formatting every frame for a log). `http2_streams`
@@ -45,13 +47,17 @@ import contextlib
 import enum
 from typing import Any, NoReturn
 
-from h2 import events as h2_events
-from h2.config import H2Configuration
-from h2.errors import ErrorCodes
-from h2.exceptions import DenialOfServiceError, ProtocolError, StreamClosedError
-from h2.settings import SettingCodes, Settings
-
 from .._exceptions import LocalProtocolError, RemoteProtocolError
+from ._h2lib import (
+    DenialOfServiceError,
+    ErrorCodes,
+    H2Configuration,
+    ProtocolError,
+    SettingCodes,
+    Settings,
+    StreamClosedError,
+)
+from ._h2lib import events as h2_events
 from .events import (
     ConnectionTerminated,
     HTTP2Event,
@@ -299,7 +305,13 @@ class HTTP2Connection:
         their translation (Host becomes ``:authority``, connection-specific fields are
         dropped, names are lower-cased). `end_stream` when the request has no body.
         """
-        if self.available_streams <= 0:
+        stream_id = self._next_stream_id
+        # `available_streams > 0`, spelled out: a property and min/max cost more per request.
+        if (
+            self._state is not _OPEN
+            or self._active_streams >= self._peer_max_concurrent_streams
+            or stream_id > _MAX_STREAM_ID
+        ):
             raise LocalProtocolError(self._why_no_stream())
         fields, content_length = request_fields(method, scheme, authority, path, headers)
         if end_stream and content_length:
@@ -307,7 +319,6 @@ class HTTP2Connection:
                 f"Too little data for the declared Content-Length: {content_length} byte(s) "
                 "missing."
             )
-        stream_id = self._next_stream_id
         try:
             self._h2.send_headers(stream_id, fields, end_stream=end_stream)
         except ProtocolError as error:  # not expected: the fields were checked

@@ -19,9 +19,8 @@ import re
 from operator import itemgetter
 from typing import NoReturn
 
-from hpack import NeverIndexedHeaderTuple
-
 from .._exceptions import LocalProtocolError
+from ._h2lib import NeverIndexedHeaderTuple
 
 __all__ = [
     "MalformedResponse",
@@ -229,22 +228,19 @@ def _status_code(headers: list[Header]) -> int:
 
 
 def _regular_fields(headers: list[Header], start: int) -> tuple[list[Header], int | None]:
-    fields: list[Header] = []
-    append = fields.append
-    ordinary = _ORDINARY_RESPONSE_NAMES
+    # The fields are `headers` as they are (a copy of the list): only checked, never rebuilt.
+    fields = headers[start:]
+    ordinary = _ORDINARY_RESPONSE_NAMES  # content-length is never among them
     content_length: int | None = None
-    for header in headers[start:] if start else headers:
-        if header[0] in ordinary:
-            append(header)
+    for name, value in fields:
+        if name in ordinary:
             continue
-        name, value = header
         if name == b"content-length":
             content_length = _response_content_length(value, content_length)
         else:
             _check_response_name(name)
-        append(header)
     joined = b"".join(map(_value_of, fields))
-    if b"\r" in joined or b"\n" in joined or b"\x00" in joined:
+    if len(joined.translate(None, _FORBIDDEN_IN_VALUE)) != len(joined):
         raise MalformedResponse("Response header value containing CR, LF or NUL.")
     return fields, content_length
 

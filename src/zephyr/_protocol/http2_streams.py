@@ -20,7 +20,7 @@ a stream its window no longer matters, only the connection's.
 
 from __future__ import annotations
 
-from h2.connection import H2Connection
+from ._h2lib import H2Connection
 
 __all__ = ["ReceiveCredit", "StreamState"]
 
