@@ -7,12 +7,13 @@ which have no async twin, call zephyr directly.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -921,3 +922,177 @@ def test_one_info_line_per_request(
         f'HTTP Request: GET {url}/redirect/1 "HTTP/1.1 302 Found"',
         f'HTTP Request: GET {url}/get "HTTP/1.1 200 OK"',
     ]
+
+
+# -- the shortcuts (get() and the others) without arguments -----------------------------------
+#
+# With nothing but a URL, and `request()` not overridden, the shortcuts build the request
+# themselves (a quicker path than `build_request`'s): it must be the request build_request makes.
+
+_SHORTCUTS = ["get", "options", "head", "post", "put", "patch", "delete"]
+
+
+def _call(client: zephyr.Client | zephyr.AsyncClient, name: str, *args: object) -> object:
+    result = getattr(client, name)(*args)
+    if isinstance(client, zephyr.AsyncClient):
+
+        async def wait() -> object:
+            return await result
+
+        return asyncio.run(wait())
+    return result
+
+
+def _mock_client(
+    is_async: bool, handler: Callable[[zephyr.Request], zephyr.Response], **kwargs: Any
+) -> zephyr.Client | zephyr.AsyncClient:
+    transport = zephyr.MockTransport(handler)
+    if is_async:
+        return zephyr.AsyncClient(transport=transport, **kwargs)
+    return zephyr.Client(transport=transport, **kwargs)
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("name", _SHORTCUTS)
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"base_url": "https://api.example/v1", "headers": {"X-Key": "k"}, "timeout": 3.0},
+        {"params": {"page": "2"}},
+        {"cookies": {"session": "abc"}},
+    ],
+    ids=["plain", "base_url-headers-timeout", "params", "cookies"],
+)
+def test_shortcuts_send_what_build_request_builds(
+    is_async: bool, name: str, settings: dict[str, Any]
+) -> None:
+    seen: list[zephyr.Request] = []
+
+    def handler(request: zephyr.Request) -> zephyr.Response:
+        seen.append(request)
+        return zephyr.Response(200, text="ok")
+
+    client = _mock_client(is_async, handler, **settings)
+    url = "https://api.example/v1/items" if not settings.get("base_url") else "items"
+    response = _call(client, name, url)
+    assert isinstance(response, zephyr.Response)
+    assert response.status_code == 200
+    assert response.request is seen[0]
+    expected = client.build_request(name.upper(), url)
+    sent = seen[0]
+    assert sent.method == expected.method
+    assert sent.url == expected.url
+    assert sent.headers.raw == expected.headers.raw
+    assert sent.extensions == expected.extensions
+    assert sent.content == expected.content == b""
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("overridden", ["request", "build_request"])
+def test_shortcuts_go_through_an_overridden_request(is_async: bool, overridden: str) -> None:
+    calls: list[tuple[str, str]] = []
+    base: type[zephyr.Client] | type[zephyr.AsyncClient] = (
+        zephyr.AsyncClient if is_async else zephyr.Client
+    )
+
+    if overridden == "request":
+        if is_async:
+
+            class Recording(zephyr.AsyncClient):
+                async def request(self, method: str, url: Any, **kwargs: Any) -> zephyr.Response:
+                    calls.append(("request", method))
+                    return await super().request(method, url, **kwargs)
+
+        else:
+
+            class Recording(zephyr.Client):  # type: ignore[no-redef]
+                def request(self, method: str, url: Any, **kwargs: Any) -> zephyr.Response:
+                    calls.append(("request", method))
+                    return super().request(method, url, **kwargs)
+
+        subclass: type[zephyr.Client] | type[zephyr.AsyncClient] = Recording
+    else:
+
+        class Building(base):  # type: ignore[valid-type, misc]
+            def build_request(self, method: str, url: Any, **kwargs: Any) -> zephyr.Request:
+                calls.append(("build_request", method))
+                return super().build_request(method, url, **kwargs)  # type: ignore[no-any-return]
+
+        subclass = Building
+
+    client = subclass(transport=zephyr.MockTransport(lambda r: zephyr.Response(204)))
+    for name in _SHORTCUTS:
+        response = _call(client, name, "https://example.org/")
+        assert isinstance(response, zephyr.Response)
+        assert response.status_code == 204
+    assert calls == [(overridden, name.upper()) for name in _SHORTCUTS]
+    # Our own classes take the quick way; a subclass that overrides neither does too.
+    assert not zephyr.Client._request_overridden
+    assert not zephyr.AsyncClient._request_overridden
+
+    class Plain(base):  # type: ignore[valid-type, misc]
+        pass
+
+    assert not Plain._request_overridden
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_redirects_without_a_flow_to_drive(is_async: bool) -> None:
+    # No auth, hooks or retries: the client sends the first request itself and hands the
+    # response to the flow only if it redirects.
+    def handler(request: zephyr.Request) -> zephyr.Response:
+        if request.url.path == "/old":
+            return zephyr.Response(
+                302, headers={"Location": "/new", "Set-Cookie": "seen=1; Path=/"}
+            )
+        return zephyr.Response(200, text=f"at {request.url.path}, {request.headers.get('cookie')}")
+
+    client = _mock_client(is_async, handler)
+    response = _call(client, "get", "https://example.org/old")
+    assert isinstance(response, zephyr.Response)
+    assert response.status_code == 302
+    assert response.history == []
+    assert response.next_request is not None
+    assert response.next_request.url == "https://example.org/new"
+    assert client.cookies["seen"] == "1"
+
+    following = _mock_client(is_async, handler, follow_redirects=True)
+    response = _call(following, "get", "https://example.org/old")
+    assert isinstance(response, zephyr.Response)
+    assert response.text == "at /new, seen=1"
+    assert [r.status_code for r in response.history] == [302]
+    assert response.history[0].is_closed
+
+    with pytest.raises(zephyr.TooManyRedirects):
+        _call(
+            _mock_client(is_async, handler, follow_redirects=True, max_redirects=0),
+            "get",
+            "https://example.org/old",
+        )
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_a_bad_redirect_closes_the_response_sent_without_a_flow(is_async: bool) -> None:
+    closed: list[bool] = []
+
+    class Body(zephyr.SyncByteStream, zephyr.AsyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield b""
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b""
+
+        def close(self) -> None:
+            closed.append(True)
+
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    def handler(request: zephyr.Request) -> zephyr.Response:
+        return zephyr.Response(302, headers={"Location": "ftp://example.org/x"}, stream=Body())
+
+    client = _mock_client(is_async, handler, follow_redirects=True)
+    with pytest.raises(zephyr.UnsupportedProtocol):
+        _call(client, "get", "https://example.org/old")
+    assert closed == [True]

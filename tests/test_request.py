@@ -195,3 +195,53 @@ def test_multipart_content_type_without_boundary_gets_the_bodys_boundary() -> No
     boundary = content_type.split("boundary=", 1)[1].encode()
     assert request.read().startswith(b"--" + boundary + b"\r\n")
     assert request.headers.get_list("content-type") == [content_type]
+
+
+@pytest.mark.parametrize("method", ["GET", "get", "POST", "DELETE", "PURGE"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Accept": "*/*", "User-Agent": "test"},
+        {"Host": "elsewhere.example", "Accept": "*/*"},
+        {"Content-Length": "0"},
+    ],
+)
+def test_without_body_builds_what_the_constructor_builds(
+    method: str, headers: dict[str, str]
+) -> None:
+    url = zephyr.URL("https://example.org:8443/path?q=1")
+    given = zephyr.Headers(headers)
+    extensions = {"timeout": {"connect": 1.0, "read": 2.0, "write": 3.0, "pool": 4.0}}
+    quick = zephyr.Request._without_body(method, url, given, extensions)
+    built = zephyr.Request(method, url, headers=given, extensions=extensions)
+    assert quick.method == built.method
+    assert quick.url is url
+    assert built.url is url
+    assert quick.headers.raw == built.headers.raw
+    assert quick.extensions == built.extensions
+    assert quick.extensions is extensions  # taken, not copied: the caller made it for us
+    assert quick.content == built.content == b""
+    assert list(quick.stream) == list(built.stream) == []  # type: ignore[arg-type]
+    # The headers given are copied, not shared.
+    assert given.raw == zephyr.Headers(headers).raw
+    quick.headers["X-Later"] = "1"
+    assert "x-later" not in given
+
+
+def test_without_body_refuses_a_bad_method() -> None:
+    with pytest.raises(zephyr.LocalProtocolError):
+        zephyr.Request._without_body(
+            "GET /x HTTP/1.1\r\n", zephyr.URL("https://example.org/"), zephyr.Headers(), {}
+        )
+
+
+def test_requests_without_a_body_share_one_empty_stream() -> None:
+    first = zephyr.Request("GET", "https://example.org/")
+    second = zephyr.Request("GET", "https://example.org/")
+    assert first.stream is second.stream
+    assert list(first.stream) == []  # type: ignore[arg-type]
+    assert asyncio.run(_collect(second.stream)) == []  # type: ignore[arg-type]
+
+
+async def _collect(stream: AsyncIterator[bytes]) -> list[bytes]:
+    return [chunk async for chunk in stream]

@@ -395,3 +395,163 @@ def test_too_many_stacked_encodings_is_a_decoding_error_with_request() -> None:
     with pytest.raises(zephyr.DecodingError) as info:
         response.read()
     assert info.value.request is request
+
+
+# -- streams that hand over a body that has all arrived (`_complete_body`) ---------------------
+
+
+class _CompleteSyncStream(zephyr.SyncByteStream):
+    """A transport's stream whose body came whole; iterating or closing it is a test failure."""
+
+    def __init__(self, body: bytes | None) -> None:
+        self.body = body
+        self.iterated = False
+        self.closed = False
+
+    def _complete_body(self) -> bytes | None:
+        return self.body
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.iterated = True
+        if self.body is None:
+            yield b"stre"
+            yield b"amed"
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _CompleteAsyncStream(zephyr.AsyncByteStream):
+    def __init__(self, body: bytes | None) -> None:
+        self.body = body
+        self.iterated = False
+        self.closed = False
+
+    def _complete_body(self) -> bytes | None:
+        return self.body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.iterated = True
+        if self.body is None:
+            yield b"stre"
+            yield b"amed"
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def test_read_takes_a_complete_body_without_iterating() -> None:
+    stream = _CompleteSyncStream(b"whole")
+    response = zephyr.Response(200, stream=stream)
+    assert response.read() == b"whole"
+    assert response.content == b"whole"
+    assert response.is_closed
+    assert response.is_stream_consumed
+    assert response.num_bytes_downloaded == 5
+    # The stream closed itself when it handed the body over.
+    assert not stream.iterated
+    assert not stream.closed
+    response.close()
+    assert not stream.closed
+    with pytest.raises(zephyr.StreamConsumed):
+        list(response.iter_raw())
+
+
+def test_aread_takes_a_complete_body_without_iterating() -> None:
+    stream = _CompleteAsyncStream(b"whole")
+    response = zephyr.Response(200, stream=stream)
+    assert asyncio.run(response.aread()) == b"whole"
+    assert response.is_closed
+    assert response.is_stream_consumed
+    assert response.num_bytes_downloaded == 5
+    assert not stream.iterated
+    assert not stream.closed
+    asyncio.run(response.aclose())
+    assert not stream.closed
+
+
+def test_an_empty_complete_body_is_a_body() -> None:
+    stream = _CompleteAsyncStream(b"")
+    response = zephyr.Response(204, stream=stream)
+    assert asyncio.run(response.aread()) == b""
+    assert response.is_closed
+    assert not stream.iterated
+
+
+def test_a_body_not_yet_complete_is_iterated_as_usual() -> None:
+    sync_stream = _CompleteSyncStream(None)
+    response = zephyr.Response(200, stream=sync_stream)
+    assert response.read() == b"streamed"
+    assert sync_stream.iterated
+    assert sync_stream.closed
+
+    async_stream = _CompleteAsyncStream(None)
+    async_response = zephyr.Response(200, stream=async_stream)
+    assert asyncio.run(async_response.aread()) == b"streamed"
+    assert async_stream.iterated
+    assert async_stream.closed
+
+
+def test_a_complete_body_is_still_decoded() -> None:
+    # Content-Encoding takes the decoding path, which iterates: the raw body is not the content.
+    compressed = gzip.compress(b"plain text")
+    headers = {"Content-Encoding": "gzip"}
+
+    class GzipStream(_CompleteAsyncStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            self.iterated = True
+            yield compressed
+
+    stream = GzipStream(compressed)
+    response = zephyr.Response(200, headers=headers, stream=stream)
+    assert asyncio.run(response.aread()) == b"plain text"
+    assert stream.iterated
+
+
+def test_a_complete_body_times_the_response_when_a_client_sent_it() -> None:
+    response = zephyr.Response(200, stream=_CompleteAsyncStream(b"x"))
+    response._sent_at = 0.0  # what a client sets as it sends the request
+    asyncio.run(response.aread())
+    assert response.elapsed > datetime.timedelta(0)
+
+    untimed = zephyr.Response(200, stream=_CompleteAsyncStream(b"x"))
+    asyncio.run(untimed.aread())
+    with pytest.raises(RuntimeError, match="elapsed"):
+        _ = untimed.elapsed
+
+
+def test_a_byte_stream_hands_over_its_body() -> None:
+    stream = zephyr.ByteStream(b"in memory")
+    assert stream._complete_body() == b"in memory"
+    response = zephyr.Response(200, stream=stream)
+    assert asyncio.run(response.aread()) == b"in memory"
+    assert response.is_closed
+
+
+def test_response_headers_are_a_copy_of_the_headers_given() -> None:
+    headers = zephyr.Headers({"a": "1"})
+    response = zephyr.Response(200, headers=headers)
+    headers["b"] = "2"
+    assert "b" not in response.headers
+    response.headers["c"] = "3"
+    assert "c" not in headers
+    assert response.headers.raw == [(b"a", b"1"), (b"c", b"3")]
+
+
+def test_from_transport_sets_what_the_constructor_sets() -> None:
+    raw = [(b"Content-Type", b"text/plain"), (b"Content-Length", b"2")]
+    extensions = {"http_version": b"HTTP/1.1", "reason_phrase": b"OK"}
+    stream = zephyr.ByteStream(b"hi")
+    quick = zephyr.Response._from_transport(200, zephyr.Headers._from_raw(raw), stream, extensions)
+    built = zephyr.Response(
+        200, headers=zephyr.Headers._from_raw(raw), stream=stream, extensions=extensions
+    )
+    assert vars(quick).keys() == vars(built).keys()
+    for name in vars(built):
+        if name not in ("headers", "extensions"):
+            assert getattr(quick, name) == getattr(built, name), name
+    assert quick.headers.raw == built.headers.raw
+    assert quick.extensions is extensions  # taken, not copied
+    assert quick.read() == b"hi"
+    assert quick.http_version == "HTTP/1.1"
+    assert quick.reason_phrase == "OK"

@@ -13,7 +13,15 @@ from ._client_base import BaseClient, EventHooks
 from ._config import DEFAULT_LIMITS, DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT, Limits
 from ._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from ._exceptions import RequestError
-from ._flow import AdvanceAuth, CallHook, ReadResponse, SendRequest, Sleep, StartAuth
+from ._flow import (
+    AdvanceAuth,
+    CallHook,
+    ReadResponse,
+    SendRequest,
+    Sleep,
+    StartAuth,
+    after_single_send,
+)
 from ._request import Request
 from ._response import Response
 from ._retry import Retry
@@ -32,24 +40,6 @@ from ._types import (
 )
 
 __all__ = ["Client"]
-
-
-class _TimedStream(SyncByteStream):
-    """The transport's body stream, which sets `response.elapsed` when it is closed."""
-
-    __slots__ = ("_response", "_started", "_stream")
-
-    def __init__(self, stream: SyncByteStream, response: Response, started: float) -> None:
-        self._stream = stream
-        self._response = response
-        self._started = started
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._stream)
-
-    def close(self) -> None:
-        self._response._set_elapsed_seconds(time.perf_counter() - self._started)
-        self._stream.close()
 
 
 class Client(BaseClient[BaseTransport]):
@@ -109,6 +99,12 @@ class Client(BaseClient[BaseTransport]):
             )
         self._transport = transport
         self._set_mounts(mounts)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._request_overridden = (
+            cls.request is not Client.request or cls.build_request is not BaseClient.build_request
+        )
 
     # -- the request methods -------------------------------------------------------------------
 
@@ -196,7 +192,19 @@ class Client(BaseClient[BaseTransport]):
         follow_redirects: bool | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> Response:
         """Send a built request, following the client's policies (auth, redirects, hooks)."""
-        response = self._drive(self._start_flow(request, auth, follow_redirects))
+        settings, follow, flow = self._start_flow(request, auth, follow_redirects)
+        if flow is None:
+            # Nothing to do before the response (no auth, hooks or retries): no flow to drive.
+            response = self._send_single_request(request)
+            try:
+                flow = after_single_send(settings, request, response, follow)
+            except BaseException:
+                response.close()
+                raise
+            if flow is not None:
+                response = self._drive(flow, [response])
+        else:
+            response = self._drive(flow, [])
         if not stream:
             try:
                 response.read()
@@ -205,45 +213,69 @@ class Client(BaseClient[BaseTransport]):
                 raise
         return response
 
+    # The shortcuts go through `request()`, as HTTPX's do, unless they have no argument but the
+    # URL and `request()` is ours: then they build and send the request themselves, without
+    # passing a dozen default arguments on twice. A subclass that overrides `request` or
+    # `build_request` still sees every call.
+
     def get(self, url: URLTypes, **kwargs: Any) -> Response:
-        return self.request("GET", url, **kwargs)
+        if kwargs or self._request_overridden:
+            return self.request("GET", url, **kwargs)
+        return self.send(self._build_default_request("GET", url))
 
     def options(self, url: URLTypes, **kwargs: Any) -> Response:
-        return self.request("OPTIONS", url, **kwargs)
+        if kwargs or self._request_overridden:
+            return self.request("OPTIONS", url, **kwargs)
+        return self.send(self._build_default_request("OPTIONS", url))
 
     def head(self, url: URLTypes, **kwargs: Any) -> Response:
-        return self.request("HEAD", url, **kwargs)
+        if kwargs or self._request_overridden:
+            return self.request("HEAD", url, **kwargs)
+        return self.send(self._build_default_request("HEAD", url))
 
     def post(self, url: URLTypes, **kwargs: Any) -> Response:
-        return self.request("POST", url, **kwargs)
+        if kwargs or self._request_overridden:
+            return self.request("POST", url, **kwargs)
+        return self.send(self._build_default_request("POST", url))
 
     def put(self, url: URLTypes, **kwargs: Any) -> Response:
-        return self.request("PUT", url, **kwargs)
+        if kwargs or self._request_overridden:
+            return self.request("PUT", url, **kwargs)
+        return self.send(self._build_default_request("PUT", url))
 
     def patch(self, url: URLTypes, **kwargs: Any) -> Response:
-        return self.request("PATCH", url, **kwargs)
+        if kwargs or self._request_overridden:
+            return self.request("PATCH", url, **kwargs)
+        return self.send(self._build_default_request("PATCH", url))
 
     def delete(self, url: URLTypes, **kwargs: Any) -> Response:
-        return self.request("DELETE", url, **kwargs)
+        if kwargs or self._request_overridden:
+            return self.request("DELETE", url, **kwargs)
+        return self.send(self._build_default_request("DELETE", url))
 
     # -- driving the flow ----------------------------------------------------------------------
 
-    def _drive(self, flow: Generator[Any, Any, Response]) -> Response:
-        """Carry out the flow's actions with blocking calls until it returns a response."""
-        opened: list[Response] = []
+    def _drive(self, flow: Generator[Any, Any, Response], opened: list[Response]) -> Response:
+        """Carry out the flow's actions with blocking calls until it returns a response.
+        `opened`: the responses to close if the flow fails (every one a `SendRequest` returns
+        joins them)."""
         auth_flows: list[Generator[Request, Response, None]] = []
-        perform = self._perform
         try:
             action = flow.send(None)
             while True:
                 try:
-                    result = perform(action, opened, auth_flows)
+                    if type(action) is SendRequest:
+                        # Nearly every action: sent without `_perform`'s call and tests.
+                        result = self._send_single_request(action.request)
+                        opened.append(result)
+                    else:
+                        result = self._perform(action, auth_flows)
                 except Exception as exc:
                     action = flow.throw(exc)
                 else:
                     action = flow.send(result)
         except StopIteration as stop:
-            # Only the flow's own end lands here: `perform`'s exceptions go into the flow.
+            # Only the flow's own end lands here: the actions' exceptions go into the flow.
             final: Response = stop.value
             return final
         except BaseException:
@@ -257,16 +289,8 @@ class Client(BaseClient[BaseTransport]):
             for auth_flow in auth_flows:
                 auth_flow.close()
 
-    def _perform(
-        self,
-        action: Any,
-        opened: list[Response],
-        auth_flows: list[Generator[Request, Response, None]],
-    ) -> Any:
-        if isinstance(action, SendRequest):
-            response = self._send_single_request(action.request)
-            opened.append(response)
-            return response
+    def _perform(self, action: Any, auth_flows: list[Generator[Request, Response, None]]) -> Any:
+        """Carry out an action other than `SendRequest` (which `_drive` does itself)."""
         if isinstance(action, ReadResponse):
             action.response.read()
             action.response.close()
@@ -306,7 +330,7 @@ class Client(BaseClient[BaseTransport]):
                 exc._request = request
             raise
         assert isinstance(response.stream, SyncByteStream)
-        response.stream = _TimedStream(response.stream, response, started)
+        response._sent_at = started  # `elapsed` is set when the response is closed
         self._after_send(request, response, started)
         return response
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from .__version__ import __version__
 from ._auth import Auth, BasicAuth, build_auth
@@ -18,7 +18,7 @@ from ._cookies import Cookies
 from ._decoders import accept_encoding_header
 from ._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from ._exceptions import ZephyrError
-from ._flow import FlowSettings, send_flow
+from ._flow import FlowSettings, send_flow, sends_once
 from ._headers import Headers
 from ._request import Request
 from ._response import Response
@@ -45,6 +45,10 @@ EventHooks = Mapping[str, list[Callable[..., Any]]]
 TransportT = TypeVar("TransportT")
 
 USER_AGENT = f"python-zephyr/{__version__}"
+
+# "No authentication": the base class's flow, which sends the request as it is. Stateless, so
+# one instance serves every request.
+_NO_AUTH = Auth()
 
 # How many URL strings a client remembers merged with its base_url (see `_merge_url`).
 _MERGED_URL_CACHE_LIMIT = 256
@@ -84,6 +88,11 @@ def _check_hooks(event_hooks: EventHooks | None) -> dict[str, list[Callable[...,
 
 class BaseClient(Generic[TransportT]):
     """The configuration and request building both clients share."""
+
+    # True in a subclass that overrides `request` or `build_request`: the shortcuts (`get()`
+    # and the others) then go through them, as in HTTPX, rather than building the request
+    # themselves. Set by `Client` and `AsyncClient` for their subclasses.
+    _request_overridden: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -215,6 +224,48 @@ class BaseClient(Generic[TransportT]):
         extensions: RequestExtensions | None = None,
     ) -> Request:
         """Build a request with the client's defaults merged in, without sending it."""
+        if (
+            content is None
+            and data is None
+            and files is None
+            and json is None
+            and params is None
+            and headers is None
+            and cookies is None
+            and extensions is None
+            and isinstance(timeout, UseClientDefault)
+        ):
+            return self._build_default_request(method, url)
+        return self._build_request(
+            method,
+            url,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            timeout=timeout,
+            extensions=extensions,
+        )
+
+    def _build_request(
+        self,
+        method: str,
+        url: URLTypes,
+        *,
+        content: RequestContent | None = None,
+        data: RequestData | None = None,
+        files: RequestFiles | None = None,
+        json: Any | None = None,
+        params: QueryParamTypes | None = None,
+        headers: HeaderTypes | None = None,
+        cookies: CookieTypes | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        extensions: RequestExtensions | None = None,
+    ) -> Request:
+        """`build_request` in general: every argument merged with the client's defaults."""
         merged_url = self._merge_url(url)
         if headers is None:
             # Request() copies the headers it is given: a copy here would be a second one.
@@ -244,6 +295,16 @@ class BaseClient(Generic[TransportT]):
             # Into the request's own copy of `extensions`, rather than into a copy of ours.
             request.extensions["timeout"] = request_timeout
         return request
+
+    def _build_default_request(self, method: str, url: URLTypes) -> Request:
+        """`build_request(method, url)`: a request with nothing of its own but its URL, the
+        usual one, built without Request()'s keyword arguments when the client has no params
+        and no cookies to add (2.1 -> 1.2 us, measured)."""
+        if self._params or self._cookies:
+            return self._build_request(method, url)
+        return Request._without_body(
+            method, self._merge_url(url), self._headers, {"timeout": self._timeout.as_dict()}
+        )
 
     def _merge_url(self, url: URLTypes) -> URL:
         """Join a relative URL onto base_url: its path is appended to base_url's path."""
@@ -282,31 +343,33 @@ class BaseClient(Generic[TransportT]):
         if chosen is not None:
             return chosen
         if not request.url._parts.userinfo:
-            return Auth()
+            return _NO_AUTH
         username, password = request.url.username, request.url.password
         if username or password:
             # Credentials in the URL become Basic auth (and never go on the wire in the URL).
             return BasicAuth(username=username, password=password)
-        return Auth()
+        return _NO_AUTH
 
     def _start_flow(
         self, request: Request, auth: Any, follow_redirects: bool | UseClientDefault
-    ) -> Generator[Any, Any, Response]:
-        """The send flow for `request`, with the per-request choices resolved."""
+    ) -> tuple[FlowSettings, bool, Generator[Any, Any, Response] | None]:
+        """The flow's settings, whether to follow redirects, and the send flow for `request`;
+        no flow (None) when it would only send the request once (`sends_once`): the driver
+        then sends it itself and hands the response to `after_single_send`."""
         self._check_open()
         follow = (
             self.follow_redirects
             if isinstance(follow_redirects, UseClientDefault)
             else follow_redirects
         )
+        hooks = self._event_hooks
         settings = FlowSettings(
-            cookies=self._cookies,
-            max_redirects=self.max_redirects,
-            request_hooks=self._event_hooks["request"],
-            response_hooks=self._event_hooks["response"],
-            retry=self._retry,
+            self._cookies, self.max_redirects, hooks["request"], hooks["response"], self._retry
         )
-        return send_flow(settings, request, self._build_request_auth(request, auth), follow)
+        chosen_auth = self._build_request_auth(request, auth)
+        if sends_once(settings, chosen_auth):
+            return settings, follow, None
+        return settings, follow, send_flow(settings, request, chosen_auth, follow)
 
     def _before_send(self, request: Request) -> None:
         if "timeout" not in request.extensions:
@@ -315,7 +378,7 @@ class BaseClient(Generic[TransportT]):
             request.extensions["timeout"] = self._timeout.as_dict()
 
     def _after_send(self, request: Request, response: Response, started: float) -> None:
-        response.request = request
+        response._request = request  # what the `request` setter does, without the property
         response.default_encoding = self._default_encoding
         if response.is_closed:
             # A body that came in memory (a MockTransport's) is never closed again: time it now.

@@ -204,6 +204,15 @@ class Headers(MutableMapping[str, str]):
         else:
             self._list = _check_pairs(headers, encoding)
 
+    def _copy(self) -> Headers:
+        """`Headers(self)`, without the constructor's type tests (what a request's headers are
+        copied with, once per request)."""
+        headers = Headers.__new__(Headers)
+        headers._encoding = None
+        headers._inferred_encoding = self._inferred_encoding
+        headers._list = self._list.copy()
+        return headers
+
     @classmethod
     def _from_raw(cls, pairs: Iterable[tuple[bytes, bytes]]) -> Headers:
         """Wrap `(name, value)` pairs from our own HTTP/1.1 or HTTP/2 parser: no checks.
