@@ -119,11 +119,11 @@ async def complete_exchange(
         if type(head) is ConnectionUpgraded:
             return _upgraded(head, stream, connection, owner, timing)
         assert type(head) is ResponseReceived
-        return Response(
+        return Response._from_transport(
             head.status_code,
-            headers=Headers._from_raw(head.headers),
-            stream=stream,
-            extensions={
+            Headers._from_raw(head.headers),
+            stream,
+            {
                 "http_version": HTTP_VERSIONS.get(head.http_version) or head.http_version.encode(),
                 "reason_phrase": head.reason_phrase,
                 "network_stream": AsyncNetworkStream(connection),
@@ -255,6 +255,16 @@ class AsyncHTTP11ResponseStream(AsyncByteStream):
             # unless the response had ended, the rest is still on the wire.
             self.abort()
             raise
+
+    def _complete_body(self) -> bytes | None:
+        # The response has ended and its connection is back in the pool (or closed): what is
+        # buffered is the whole body, taken at once (see AsyncByteStream._complete_body).
+        if self.ended and self.error is None:
+            chunks = self.chunks
+            self.chunks = []
+            self.buffered = 0
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return None
 
     def abort(self) -> None:
         """Give up on the response: its connection is closed unless the response had ended."""
