@@ -38,7 +38,7 @@ from hyperframe.frame import (
 )
 
 from zephyr._exceptions import LocalProtocolError, RemoteProtocolError
-from zephyr._protocol import _h2lib, http2_h2
+from zephyr._protocol import _h2lib, http2, http2_h2
 from zephyr._protocol.events import (
     ConnectionTerminated,
     HTTP2Event,
@@ -1274,3 +1274,114 @@ def test_the_library_can_be_forced() -> None:
     refused = library_chosen("hyper")
     assert refused.returncode != 0
     assert "ZEPHYR_HTTP2_LIBRARY must be 'h2' or 'jh2'" in refused.stderr
+
+
+# -- the DATA fast path against h2 itself -------------------------------------------------------
+# `HTTP2Connection.receive_data` cuts frames itself and takes plain DATA frames without h2.
+# Setting `http2._DATA` to a type no frame has sends every frame to h2: the same bytes through
+# both must give the same events, the same errors and the same bytes to send.
+
+
+def _frame(kind: int, flags: int, stream_id: int, payload: bytes) -> bytes:
+    return (
+        len(payload).to_bytes(3, "big")
+        + bytes([kind, flags])
+        + stream_id.to_bytes(4, "big")
+        + payload
+    )
+
+
+def _data_scenario(name: str) -> tuple[list[Any], bytes]:
+    """Run one scenario; return what the client reported (events, or the error) and sent."""
+    peers = Peers()
+    client, server = peers.client, peers.server
+    a, b, c = peers.get(), peers.get(), peers.get()
+    server.send_headers(a, [(b":status", b"200")])
+    server.send_headers(b, [(b":status", b"200"), (b"content-length", b"10")])
+    head = server.data_to_send()
+    kb = bytes(1024)
+    frames = {
+        # Plain DATA, interleaved, then ended; the reader consumes as it goes.
+        "plain": [
+            _frame(0, 0, a, kb * 8),
+            _frame(0, 0, b, b"x" * 5),
+            _frame(0, 0, a, b""),
+            _frame(0, 0x20, a, b"unknown flag"),
+            _frame(0, 1, a, b"end"),
+            _frame(0, 0, b, b"y" * 5),
+            _frame(0, 1, b, b""),
+        ],
+        "padded": [_frame(0, 0x8, a, b"\x03abc\x00\x00\x00"), _frame(0, 0x8, a, b"\x09abc")],
+        "too long for content-length": [_frame(0, 0, b, b"x" * 11), _frame(0, 0, b, b"more")],
+        "before the response head": [_frame(0, 0, c, b"early")],
+        "stream window exceeded": [_frame(0, 0, a, kb * 16)] * 512 + [_frame(0, 0, a, b"!")],
+        "on stream 0": [_frame(0, 0, 0, b"x")],
+        "on an idle stream": [_frame(0, 0, 101, b"x")],
+        "on a stream reset by the server": [_frame(3, 0, a, bytes(4)), _frame(0, 0, a, b"x")],
+        "during a header block": [_frame(1, 0, c, b"\x88"), _frame(0, 0, a, b"x")],
+        "too large": [_frame(0, 0, a, bytes(16385))],
+    }[name]
+    # Reads cut at random, across frames; but where the core resets a stream mid-read, h2
+    # alone would have taken the rest of that read's frames for the stream before the reset
+    # and the fast path hands them to h2 after it (which then answers RST_STREAM, as it does
+    # for any such frame in a later read): there, one frame per read.
+    reads = [head, *frames] if name == "too long for content-length" else [head + b"".join(frames)]
+    reported: list[Any] = []
+    rng = random.Random(name)
+    try:
+        for wire in reads:
+            position = 0
+            while position < len(wire):
+                step = rng.choice([1, 7, 100, 5000, 70_000])
+                for event in client.receive_data(wire[position : position + step]):
+                    reported.append(event)
+                    if isinstance(event, StreamDataReceived):
+                        client.acknowledge_received_data(
+                            event.stream_id, event.flow_controlled_length
+                        )
+                position += step
+    except RemoteProtocolError as error:
+        reported.append(str(error))
+    return reported, client.data_to_send()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "plain",
+        "padded",
+        "too long for content-length",
+        "before the response head",
+        "stream window exceeded",
+        "on stream 0",
+        "on an idle stream",
+        "on a stream reset by the server",
+        "during a header block",
+        "too large",
+    ],
+)
+def test_the_data_fast_path_does_what_h2_does(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _data_scenario(name)
+    monkeypatch.setattr(http2, "_DATA", -1)
+    assert _data_scenario(name) == fast
+
+
+def test_the_data_fast_path_is_taken_and_counts_like_h2(monkeypatch: pytest.MonkeyPatch) -> None:
+    peers = Peers()
+    stream_id = peers.get()
+    peers.server.send_headers(stream_id, [(b":status", b"200")])
+    peers.to_client()
+    h2_connection = peers.client._h2
+    stream_window = h2_connection.streams[stream_id]._inbound_window_manager
+    before = (
+        h2_connection._inbound_flow_control_window_manager.current_window_size,
+        stream_window.current_window_size,
+    )
+    # h2 never sees the frame: its DATA handler would fail.
+    monkeypatch.setattr(h2_connection, "_receive_data_frame", None)
+    (event,) = peers.client.receive_data(_frame(0, 0, stream_id, b"abc"))
+    assert event == StreamDataReceived(stream_id, b"abc", 3)
+    assert (
+        h2_connection._inbound_flow_control_window_manager.current_window_size,
+        stream_window.current_window_size,
+    ) == (before[0] - 3, before[1] - 3)

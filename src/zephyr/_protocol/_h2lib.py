@@ -22,6 +22,7 @@ __all__ = [
     "LIBRARY",
     "VERSION",
     "AllowedStreamIDs",
+    "ConnectionState",
     "DenialOfServiceError",
     "ErrorCodes",
     "Event",
@@ -31,6 +32,7 @@ __all__ = [
     "H2Configuration",
     "H2Connection",
     "H2Stream",
+    "H2StreamState",
     "NeverIndexedHeaderTuple",
     "ProtocolError",
     "SettingCodes",
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
     from h2 import __version__ as VERSION
     from h2 import events
     from h2.config import H2Configuration
-    from h2.connection import AllowedStreamIDs, H2Connection
+    from h2.connection import AllowedStreamIDs, ConnectionState, H2Connection
     from h2.errors import ErrorCodes
     from h2.events import Event
     from h2.exceptions import (
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
     )
     from h2.settings import SettingCodes, Settings
     from h2.stream import H2Stream
+    from h2.stream import StreamState as H2StreamState
     from hpack import NeverIndexedHeaderTuple
     from hyperframe.frame import Frame, GoAwayFrame
 elif LIBRARY == "jh2":
@@ -77,7 +80,7 @@ elif LIBRARY == "jh2":
     from jh2 import __version__ as VERSION
     from jh2 import events
     from jh2.config import H2Configuration
-    from jh2.connection import AllowedStreamIDs, H2Connection
+    from jh2.connection import AllowedStreamIDs, ConnectionState, H2Connection
     from jh2.errors import ErrorCodes
     from jh2.events import Event
     from jh2.exceptions import (
@@ -90,12 +93,13 @@ elif LIBRARY == "jh2":
     from jh2.hyperframe.frame import Frame, GoAwayFrame
     from jh2.settings import SettingCodes, Settings
     from jh2.stream import H2Stream
+    from jh2.stream import StreamState as H2StreamState
 else:
     import hyperframe.frame as hyperframe_frame
     from h2 import __version__ as VERSION
     from h2 import events
     from h2.config import H2Configuration
-    from h2.connection import AllowedStreamIDs, H2Connection
+    from h2.connection import AllowedStreamIDs, ConnectionState, H2Connection
     from h2.errors import ErrorCodes
     from h2.events import Event
     from h2.exceptions import (
@@ -106,5 +110,6 @@ else:
     )
     from h2.settings import SettingCodes, Settings
     from h2.stream import H2Stream
+    from h2.stream import StreamState as H2StreamState
     from hpack import NeverIndexedHeaderTuple
     from hyperframe.frame import Frame, GoAwayFrame

@@ -20,7 +20,13 @@ a stream its window no longer matters, only the connection's.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._h2lib import H2Connection
+
+if TYPE_CHECKING:
+    from h2.stream import H2StreamStateMachine
+    from h2.windows import WindowManager
 
 __all__ = ["ReceiveCredit", "StreamState"]
 
@@ -34,13 +40,23 @@ class StreamState:
         "head_only",
         "informational_count",
         "local_closed",
+        "machine",
         "received",
+        "receiving",
         "remote_closed",
         "request_bytes_left",
         "unacknowledged",
+        "window",
     )
 
-    def __init__(self, head_only: bool, request_bytes_left: int | None, ended: bool) -> None:
+    def __init__(
+        self,
+        head_only: bool,
+        request_bytes_left: int | None,
+        ended: bool,
+        machine: H2StreamStateMachine,
+        window: WindowManager,
+    ) -> None:
         self.head_only = head_only  # HEAD: the response has no body, whatever its headers say
         self.request_bytes_left = request_bytes_left  # of the request's content-length
         self.local_closed = ended  # END_STREAM sent
@@ -50,6 +66,13 @@ class StreamState:
         self.unacknowledged = 0  # flow-controlled bytes received, not yet consumed
         self.credit = 0  # consumed while the stream is open, not yet reported to h2
         self.informational_count = 0
+        # DATA frames may take the core's fast path (see `http2`): the final response head
+        # has arrived and END_STREAM has not.
+        self.receiving = False
+        # h2's state machine and receive window of the stream, which that fast path reads and
+        # debits as h2 itself would.
+        self.machine = machine
+        self.window = window
 
 
 class ReceiveCredit:

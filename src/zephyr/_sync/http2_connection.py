@@ -50,7 +50,7 @@ from .._h2_common import (
     stream_reset_error,
 )
 from .._headers import Headers
-from .._io_common import StaleConnection
+from .._io_common import StaleConnection, describe_os_error
 from .._protocol.events import (
     ConnectionTerminated,
     SettingsChanged,
@@ -81,6 +81,8 @@ _QUICKACK_BELOW = 64 * 1024
 # Reading what an idle connection received (a GOAWAY, a PING) takes one read of bytes that
 # are already there; the bound only guards against a TLS record cut in half.
 _IDLE_READ_TIMEOUT = 1.0
+# What one turn of the reader gathers from a TLS socket, record by record (see `_receive`).
+_GATHER_LIMIT = 256 * 1024
 
 
 class NoStream(Exception):
@@ -123,6 +125,7 @@ class SyncHTTP2Connection(SyncSocketConnection):
 
     __slots__ = (
         "_dead",
+        "_deferred",
         "_error",
         "_lock",
         "_outbox",
@@ -152,6 +155,7 @@ class SyncHTTP2Connection(SyncSocketConnection):
         self._outbox: list[bytes] = []
         self._writing = False
         self._reading = False
+        self._deferred: bytes | ReadError | ReadTimeout | None = None  # see `_receive`
         self._streams: dict[int, _Stream] = {}
         self._waiting: dict[_Stream, None] = {}  # streams whose thread sleeps, in order
         self._error: BaseException | None = None  # the connection failed: every stream fails
@@ -208,7 +212,7 @@ class SyncHTTP2Connection(SyncSocketConnection):
             if not self._readable_now():
                 self._give_up_reading()
                 return True
-            data = self.recv(_IDLE_READ_TIMEOUT)
+            data = self._receive(_IDLE_READ_TIMEOUT)
         except ReadTimeout:
             self._give_up_reading()
             return True
@@ -228,7 +232,55 @@ class SyncHTTP2Connection(SyncSocketConnection):
         except OSError:
             self._quickack = False
 
+    def _receive(self, timeout: float | None) -> bytes | memoryview:
+        """The next bytes from the server (empty at EOF), as the reader reads them: a view of
+        the connection's read buffer, valid until the next read.
+
+        TLS hands over one record, at most 16 KiB, per read: the records that have already
+        arrived are read too, up to the buffer's size, so that the core, the streams and the
+        locks are visited once for them all (a 100 MiB download takes some 6,400 records). A
+        read is made only when the socket is readable, so none waits for more than the rest of
+        a record that has begun to arrive, as the first read would. Whatever ends the
+        gathering is kept in `_deferred`: EOF or an error is acted on by `_process` right
+        after the bytes before it; a timeout is raised by the next call."""
+        deferred = self._deferred
+        if deferred is not None:
+            self._deferred = None
+            if isinstance(deferred, BaseException):
+                raise deferred
+            return deferred
+        view = self._view
+        size = self._recv_into(view, timeout)
+        if self.tls and size:
+            limit = len(view)
+            while size < limit and self._readable_now():
+                try:
+                    more = self._recv_into(view[size:], timeout)
+                except (ReadError, ReadTimeout) as exc:
+                    self._deferred = exc
+                    break
+                if not more:
+                    self._deferred = b""
+                    break
+                size += more
+        return view[:size]
+
+    def _recv_into(self, view: memoryview, timeout: float | None) -> int:
+        # `recv`, without the copy: the bytes stay in the read buffer.
+        if self._read_timeout != timeout:
+            self._set_read_timeout(timeout)
+        try:
+            return self.sock.recv_into(view)
+        except (TimeoutError, BlockingIOError) as exc:  # BlockingIOError: SO_RCVTIMEO ran out
+            raise ReadTimeout(
+                f"Timed out reading the response after {self._read_timeout} s."
+            ) from exc
+        except OSError as exc:
+            raise ReadError(f"Could not read the response: {describe_os_error(exc)}") from exc
+
     def _readable_now(self) -> bool:
+        if self._deferred is not None:
+            return True
         if self.tls and self.sock.pending():  # type: ignore[attr-defined]
             return True
         try:
@@ -375,7 +427,7 @@ class SyncHTTP2Connection(SyncSocketConnection):
                     self._give_up_reading()
                     self._timed_out(for_credit, timeout)
             try:
-                data = self.recv(remaining)
+                data = self._receive(remaining)
                 if self._quickack and len(data) < _QUICKACK_BELOW:
                     self._ack_now()
             except ReadTimeout:
@@ -402,7 +454,7 @@ class SyncHTTP2Connection(SyncSocketConnection):
             self._reading = False
             self._wake_a_reader()
 
-    def _process(self, data: bytes) -> None:
+    def _process(self, data: bytes | memoryview) -> None:
         """Feed what the reader read to the core, file the events, give up the reader role."""
         notices: list[tuple[str, int]] = []
         failure: BaseException | None = None
@@ -423,6 +475,18 @@ class SyncHTTP2Connection(SyncSocketConnection):
                 stale = True
             if events:
                 self._file(events, notices)
+            deferred = self._deferred
+            if failure is None and deferred is not None and type(deferred) is not ReadTimeout:
+                # The read that ended the gathering (`_receive`) found the connection over:
+                # that counts at once, as if read apart, before another thread can act.
+                self._deferred = None
+                core.receive_eof()
+                if isinstance(deferred, BaseException):
+                    failure = deferred
+                    stale = isinstance(deferred.__cause__, ConnectionError)
+                else:
+                    failure = connection_lost_error("the server closed it.")
+                    stale = True
             out = self._queue_locked()
             if failure is None:
                 self._wake_a_reader()
@@ -622,7 +686,11 @@ def exchange_http2(
                 error = stream.error
                 if isinstance(error, (Unprocessed, StaleConnection)):
                     raise error from exc
-                raise
+                if not stream.received or body or body_stream is not None:
+                    raise
+                # The server answered this request, then closed the connection as the writer
+                # was writing what other streams queued (after a GOAWAY: RFC 9113 §6.8): the
+                # answer is read below, and ends with the stream's error if incomplete.
         if body:
             connection.send_body(stream, body, body_stream is None, write_timeout)
         if body_stream is not None:
