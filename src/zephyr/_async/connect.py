@@ -60,6 +60,13 @@ async def open_connection(
     else:
         sock = await _connect_tcp(loop, host, port, timeout, local_address, socket_options, timing)
     started = _perf_counter()
+    # From the moment `create_connection` is called, the socket is the loop's: on any failure
+    # (a cancellation or timeout during the handshake included) the loop closes it, asyncio
+    # through the transport it made, later; closing it here too would free its descriptor
+    # while the loop still watches it, and the next socket to get that number would fail
+    # ("File descriptor N is used by transport"). uvloop closes the descriptor itself but
+    # leaves the socket object thinking it owns it: it is detached, so that nothing closes
+    # that number a second time.
     try:
         if ssl_context is None:
             transport, _ = await loop.create_connection(lambda: protocol, sock=sock)
@@ -81,7 +88,8 @@ async def open_connection(
             if timing is not None:
                 timing["tls"] = _perf_counter() - started
     except BaseException:
-        sock.close()  # the transport owns the socket once made; before, we do
+        if _is_uvloop(loop):
+            sock.detach()
         raise
     return transport  # uvloop's transports implement asyncio.Transport without deriving
 
@@ -132,6 +140,10 @@ async def _connect_tcp(
     except TimeoutError as exc:
         raise connect_timeout_error(host, port, timeout) from exc
     raise connect_error(show_address(host, port), errors)
+
+
+def _is_uvloop(loop: asyncio.AbstractEventLoop) -> bool:
+    return type(loop).__module__.startswith("uvloop")
 
 
 def _numeric_address(host: str, port: int) -> list[tuple[Any, ...]] | None:
