@@ -258,6 +258,25 @@ def test_checkin_closes_the_longest_idle_when_it_expired() -> None:
     assert pool.idle_count == 1
 
 
+def test_zero_expiry_closes_a_connection_at_checkin() -> None:
+    # Alone in the pool, the connection just checked in is the longest idle one too.
+    pool = make_pool(expiry=0.0)
+    conn = open_new(pool, A)
+    pool.release(A, conn, reusable=True, now=1.0)
+    assert pool.closing == [conn]
+    assert (pool.total, pool.idle_count) == (0, 0)
+    assert pool.acquire(A, 1.0) is NEW_CONNECTION
+
+
+def test_checkin_of_the_only_idle_connection_keeps_it() -> None:
+    pool = make_pool(expiry=5.0)
+    conn = open_new(pool, A)
+    for now in (0.0, 4.0, 8.0, 12.0):  # reused and checked in again, never idle 5 s
+        pool.release(A, conn, reusable=True, now=now)
+        assert pool.closing == []
+        assert pool.acquire(A, now + 4.0) is conn
+
+
 def test_no_expiry_keeps_connections() -> None:
     pool = make_pool(expiry=None)
     conn = open_new(pool, A)

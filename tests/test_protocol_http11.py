@@ -22,6 +22,7 @@ from zephyr._protocol.events import (
     ResponseReceived,
 )
 from zephyr._protocol.http11 import HTTP11Connection
+from zephyr._protocol.http11_request import request_framing, serialise_head
 
 HOST = [(b"Host", b"example.com")]
 
@@ -897,6 +898,82 @@ def test_request_heads_refused_before_anything_is_written(
     # Refused means nothing happened: the connection is as good as new.
     assert connection.is_reusable
     assert connection.send_request_head(b"GET", b"/", HOST).startswith(b"GET / HTTP/1.1\r\n")
+
+
+def _triples(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes, bytes]]:
+    # As `Headers._list` keeps them: (name, lower-case name, value).
+    return [(name, name.lower(), value) for name, value in headers]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        HOST,
+        [(b"Host", b"example.com"), (b"X-Case", b"Keep\tTabs \xe9"), (b"Accept", b"*/*")],
+        [(b"X-First", b"1"), *HOST, (b"Date", b"today"), (b"Link", b"<x>")],  # 4-byte names
+        [*HOST, (b"Content-Length", b"5")],
+        [*HOST, (b"content-length", b" 5 "), (b"Content-Length", b"5")],
+        [*HOST, (b"Transfer-Encoding", b"Chunked")],
+        [*HOST, (b"X-Transfer-Encodin", b"gzip"), (b"Content-Lengths", b"7")],  # near misses
+    ],
+)
+def test_request_head_from_triples_is_the_head_from_pairs(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    head, framing = serialise_head(b"POST", b"/upload?x=1", headers)
+    triple_head, triple_framing = serialise_head(b"POST", b"/upload?x=1", _triples(headers))
+    assert triple_head == head
+    # Pairs are picked by the length of their names, triples by name: the same framing.
+    assert request_framing(triple_framing) == request_framing(framing)
+    assert {name.lower() for name, _ in triple_framing} <= {
+        b"host",
+        b"content-length",
+        b"transfer-encoding",
+    }
+    # Through the connection, as the transports send `Headers`' triples: the same request.
+    by_pairs, by_triples = HTTP11Connection(), HTTP11Connection()
+    assert by_triples.send_request_head(b"POST", b"/upload?x=1", _triples(headers)) == (  # type: ignore[arg-type]
+        by_pairs.send_request_head(b"POST", b"/upload?x=1", headers)
+    )
+    assert _send_body(by_triples, b"12345") == _send_body(by_pairs, b"12345")
+
+
+def _send_body(connection: HTTP11Connection, body: bytes) -> object:
+    try:
+        return [*connection.send_body(body), connection.end_request()]
+    except LocalProtocolError as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "headers"),
+    [
+        (b"GE T", b"/", HOST),
+        (b"GET", b"/a b", HOST),
+        (b"GET", b"/\r\nX-Injected: 1", HOST),
+        (b"GET", b"/", [*HOST, (b"X-Bad", b"a\r\nX-Injected: 1")]),
+        (b"GET", b"/", [*HOST, (b"X-Bad", b"a\x00b")]),
+        (b"GET", b"/", [*HOST, (b"X-Bad", b"a\x7fb")]),
+        (b"GET", b"/", [*HOST, (b"X-Bad\r\nX-Injected", b"1")]),
+        (b"GET", b"/", [*HOST, (b"X Bad", b"1")]),
+        (b"GET", b"/", [(b"X-Only", b"1")]),  # no Host
+        (b"GET", b"/", [*HOST, (b"HOST", b"other.example")]),
+        (b"POST", b"/", [*HOST, (b"Content-Length", b"five")]),
+        (b"POST", b"/", [*HOST, (b"content-length", b"5"), (b"Content-Length", b"6")]),
+        (b"POST", b"/", [*HOST, (b"Transfer-Encoding", b"gzip")]),
+        (b"POST", b"/", [*HOST, (b"Transfer-Encoding", b"chunked"), (b"Content-Length", b"5")]),
+    ],
+)
+def test_request_heads_from_triples_refused_as_from_pairs(
+    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    with pytest.raises(LocalProtocolError) as from_pairs:
+        HTTP11Connection().send_request_head(method, target, headers)
+    connection = HTTP11Connection()
+    with pytest.raises(LocalProtocolError) as from_triples:
+        connection.send_request_head(method, target, _triples(headers))  # type: ignore[arg-type]
+    assert str(from_triples.value) == str(from_pairs.value)
+    assert connection.is_reusable
 
 
 def test_content_length_body_is_passed_through_uncopied() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from scripted_server import (
+    OK_RESPONSE,
     ScriptedConnection,
     ScriptedServer,
     keep_alive_server,
@@ -126,6 +127,127 @@ def test_keep_alive_reuses_one_connection() -> None:
             assert ("connect" in timing) == (index == 0)
         assert scripted.accepted == 1
         assert (transport._pool.total, transport._pool.idle_count) == (1, 1)
+
+
+def test_small_response_is_read_whole_and_its_connection_is_back_at_once() -> None:
+    with ScriptedServer(keep_alive_server()) as scripted, HTTPTransport() as transport:
+        response = transport.handle_request(get(scripted.url))
+        # The whole response came with its head: the connection is idle before any read.
+        assert (transport._pool.total, transport._pool.idle_count) == (1, 1)
+        assert response.read() == b"hello"
+        assert response.is_closed
+        response.close()  # after the end: nothing to do, the connection stays pooled
+        assert transport._pool.idle_count == 1
+        assert transport.handle_request(get(scripted.url)).read() == b"hello"
+        assert scripted.accepted == 1
+
+
+def test_body_split_over_reads_is_iterated_in_order() -> None:
+    def script(conn: ScriptedConnection) -> None:
+        while conn.read_request() is not None:
+            conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello")
+            time.sleep(0.05)
+            conn.send(b" world")
+
+    with ScriptedServer(script) as scripted, HTTPTransport() as transport:
+        for _ in range(2):
+            response = transport.handle_request(get(scripted.url))
+            assert transport._pool.idle_count == 0  # the body is still on the wire
+            assert list(response.iter_raw()) == [b"hello", b" world"]
+            assert transport._pool.idle_count == 1
+        assert scripted.accepted == 1
+
+
+def test_network_stream_of_a_pooled_connection() -> None:
+    with ScriptedServer(keep_alive_server()) as scripted, HTTPTransport() as transport:
+        first = transport.handle_request(get(scripted.url))
+        second = transport.handle_request(get(scripted.url))
+        stream = first.extensions["network_stream"]
+        # One connection, one network stream: it describes the connection, not a response.
+        assert second.extensions["network_stream"] is stream
+        host, port = scripted.url.split("//")[1].rstrip("/").split(":")
+        assert stream.get_extra_info("server_addr") == (host, int(port))
+        assert stream.get_extra_info("ssl_object") is None
+        assert stream.get_extra_info("is_readable") is False
+        assert first.read() == second.read() == b"hello"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_large_reads_are_parsed_from_the_read_buffer(chunked: bool) -> None:
+    # Reads over 64 KiB go to the parser as views of the connection's buffer, which the next
+    # read overwrites: every byte must still come out right, response after response.
+    bodies = [random.Random(seed).randbytes(3_000_000) for seed in range(3)]
+
+    def script(conn: ScriptedConnection) -> None:
+        for body in bodies:
+            if conn.read_request() is None:
+                return
+            if chunked:
+                pieces = [body[i : i + 200_000] for i in range(0, len(body), 200_000)]
+                framed = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+                conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + framed)
+            else:
+                conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+    with ScriptedServer(script) as scripted, HTTPTransport() as transport:
+        for body in bodies:
+            response = transport.handle_request(get(scripted.url))
+            chunks = list(response.iter_raw())
+            assert all(type(chunk) is bytes for chunk in chunks)
+            assert b"".join(chunks) == body
+        assert scripted.accepted == 1
+
+
+def test_stray_bytes_on_an_idle_connection_drop_it() -> None:
+    # A response nobody asked for, sent while the connection was idle, must not be taken for
+    # the answer to the next request: the connection picked from the pool is looked at.
+    stray_sent = threading.Event()
+
+    def script(conn: ScriptedConnection) -> None:
+        if not stray_sent.is_set():
+            conn.read_request()
+            conn.send(OK_RESPONSE)
+            time.sleep(0.05)
+            conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+            stray_sent.set()
+        while conn.read_request() is not None:
+            conn.send(OK_RESPONSE)
+
+    with ScriptedServer(script) as server, HTTPTransport() as transport:
+        assert transport.handle_request(get(server.url)).read() == b"hello"
+        assert stray_sent.wait(5)
+        time.sleep(0.05)  # let the bytes arrive
+        assert transport.handle_request(get(server.url)).read() == b"hello"
+        assert transport.handle_request(
+            Request("POST", server.url, content=b"x", extensions={"timeout": TIMEOUTS})
+        ).read() == (b"hello")
+        assert server.accepted == 2
+
+
+def test_idle_connection_closed_by_server_is_replaced_for_post() -> None:
+    # RELIABILITY.md 20 for a request that may not be sent twice: the closed connection is
+    # found before the POST goes out, so the POST is sent once, on a new connection.
+    closed = threading.Event()
+
+    def script(conn: ScriptedConnection) -> None:
+        if conn.read_request() is None:
+            return
+        conn.send(OK_RESPONSE)
+        if not closed.is_set():
+            time.sleep(0.05)
+            conn.close()  # the first connection: closed while idle
+            closed.set()
+            return
+        while conn.read_request() is not None:
+            conn.send(OK_RESPONSE)
+
+    with ScriptedServer(script) as server, HTTPTransport() as transport:
+        assert transport.handle_request(get(server.url)).read() == b"hello"
+        assert closed.wait(5)
+        time.sleep(0.05)  # let the FIN arrive
+        post = Request("POST", server.url, content=b"payment", extensions={"timeout": TIMEOUTS})
+        assert transport.handle_request(post).read() == b"hello"
+        assert server.accepted == 2
 
 
 def test_head_with_content_length_does_not_hang() -> None:

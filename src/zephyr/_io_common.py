@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._exceptions import ConnectError, ConnectTimeout, PoolTimeout, UnsupportedProtocol
 from ._streams import ByteStream
@@ -137,7 +137,11 @@ def request_writes(
     be sent. A small body rides in the same write as the head; a large one follows uncopied.
     """
     method = _METHODS.get(request.method) or request.method.encode("ascii")
-    head = protocol.send_request_head(method, request.url.raw_path, request.headers.raw)
+    # The headers' own `(name, lower-case name, value)` triples, which the core's serialiser
+    # takes as they are (`serialise_head`): `headers.raw` would copy them into pairs first.
+    # (`send_request_head` is annotated with pairs only, hence the cast.)
+    headers = cast("list[tuple[bytes, bytes]]", request.headers._list)
+    head = protocol.send_request_head(method, request.url.raw_path, headers)
     stream = request.stream
     if not isinstance(stream, ByteStream):
         return [head], stream

@@ -112,8 +112,11 @@ class PoolState(Generic[K, C]):
         self._max_keepalive = limits.max_keepalive_connections
         self._keepalive_expiry = limits.keepalive_expiry
         # key -> {connection: idle since}, oldest first. Insertion order is idle-since order,
-        # so when the newest of a key has expired, all of that key's have.
-        self._idle_by_key: dict[K, OrderedDict[C, float]] = {}
+        # so when the newest of a key has expired, all of that key's have. Plain dicts (a
+        # dict's `popitem()` takes the newest, as wanted): half an OrderedDict's cost per
+        # insertion and removal. The LRU below stays an OrderedDict: it is consumed from the
+        # front, where a plain dict would leave a trail of deleted slots to skip.
+        self._idle_by_key: dict[K, dict[C, float]] = {}
         # Every idle connection, least recently released first -> (key, idle since).
         self._idle_lru: OrderedDict[C, tuple[K, float]] = OrderedDict()
         self._waiters: deque[PoolWaiter[K, C]] = deque()
@@ -155,13 +158,12 @@ class PoolState(Generic[K, C]):
             connection, since = idle.popitem()
             del self._idle_lru[connection]
             expiry = self._keepalive_expiry
-            if expiry is not None and now - since >= expiry:
-                self._expire_key(key, connection)
-            else:
+            if expiry is None or now - since < expiry:
                 # An emptied index stays: the connection usually comes back to it within
                 # microseconds. Paths that close a connection prune it (`_prune`).
                 self.in_use.add(connection)
                 return connection
+            self._expire_key(key, connection)
         # Invariant: while anyone waits there is no idle connection and no free slot (both are
         # handed to the first waiter at once), so a newcomer cannot overtake the queue.
         if self._waiting_count:
@@ -218,9 +220,10 @@ class PoolState(Generic[K, C]):
         another request; otherwise the connection is closed.
         """
         if connection is not None:
-            if connection not in self.in_use:
+            in_use = self.in_use
+            if connection not in in_use:
                 return  # released twice, or closed by close(): nothing left to do
-            self.in_use.discard(connection)
+            in_use.remove(connection)
         if self._closed:
             # Only a reserved slot can get here: close() already took every connection.
             self.total -= 1
@@ -230,11 +233,17 @@ class PoolState(Generic[K, C]):
             return
         if connection is not None and reusable and self._max_keepalive != 0:
             self._add_idle(key, connection, now)
-        else:
-            self.total -= 1
-            if connection is not None:
-                self.closing.append(connection)
-            self._prune(key)
+            expiry = self._keepalive_expiry
+            # With one idle connection, the one just added, nothing can have expired (it
+            # would take a zero expiry): the usual case of one connection per origin skips
+            # the look at the LRU's head.
+            if expiry is not None and (len(self._idle_lru) > 1 or expiry <= 0):
+                self._expire_oldest(now, expiry)
+            return
+        self.total -= 1
+        if connection is not None:
+            self.closing.append(connection)
+        self._prune(key)
         if self._keepalive_expiry is not None:
             self._expire_oldest(now, self._keepalive_expiry)
 
@@ -306,13 +315,15 @@ class PoolState(Generic[K, C]):
         waiter.wake()
 
     def _add_idle(self, key: K, connection: C, now: float) -> None:
-        if self._max_keepalive is not None and len(self._idle_lru) >= self._max_keepalive:
+        lru = self._idle_lru
+        max_keepalive = self._max_keepalive
+        if max_keepalive is not None and len(lru) >= max_keepalive:
             self._evict_lru()
         idle = self._idle_by_key.get(key)
         if idle is None:
-            idle = self._idle_by_key[key] = OrderedDict()
+            idle = self._idle_by_key[key] = {}
         idle[connection] = now
-        self._idle_lru[connection] = (key, now)
+        lru[connection] = (key, now)
 
     def _evict_lru(self) -> None:
         connection, (key, _) = self._idle_lru.popitem(last=False)

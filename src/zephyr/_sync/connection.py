@@ -1,10 +1,11 @@
 """One HTTP/1.1 connection over a blocking socket: the I/O around the sans-I/O core.
 
 The socket is read with `recv_into` a 256 KiB buffer owned by the connection (BENCHMARKS.md:
-the read size decides bulk throughput, 1 GB/s at 64 KiB against 4.2 GB/s at 256 KiB), and each
-read is copied out once, as `bytes`, for the parser. Requests are written with as few
-`sendall` calls as the body allows: a small body rides in the same write as the head, a large
-one follows it uncopied.
+the read size decides bulk throughput, 1 GB/s at 64 KiB against 4.2 GB/s at 256 KiB). A small
+read is copied out once, as `bytes`, for the parser; a large one is handed to the HTTP/1.1
+parser as a view of the buffer, which the parser copies from only what it hands on. Requests
+are written with as few `sendall` calls as the body allows: a small body rides in the same
+write as the head, a large one follows it uncopied.
 
 Socket errors become zephyr exceptions here, so nothing above this module sees an OSError.
 """
@@ -26,10 +27,13 @@ from .._streams import SyncByteStream
 
 if TYPE_CHECKING:
     from .._request import Request
+    from .network_stream import SyncNetworkStream
 
 __all__ = ["READ_BUFFER_SIZE", "SyncHTTP11Connection", "SyncSocketConnection"]
 
 READ_BUFFER_SIZE = 256 * 1024
+# Reads larger than this go to the HTTP/1.1 parser as views of the buffer (`recv_data`).
+_VIEW_MIN_SIZE = 64 * 1024
 
 _HAS_POLL = hasattr(select, "poll")
 
@@ -133,6 +137,16 @@ class SyncSocketConnection:
         """
         if self.closed:
             return False
+        poller = self._poller
+        if poller is None or self.tls:
+            return self._is_idle_alive_first()
+        try:
+            return not poller.poll(0)  # one syscall: the usual case, a plain reused socket
+        except (OSError, ValueError):
+            return False
+
+    def _is_idle_alive_first(self) -> bool:
+        # `is_idle_alive` the first time (the poller is made then), over TLS, or without poll.
         if self.tls and self.sock.pending():  # type: ignore[attr-defined]
             return False  # decrypted bytes already buffered by OpenSSL
         try:
@@ -184,13 +198,15 @@ class SyncSocketConnection:
 class SyncHTTP11Connection(SyncSocketConnection):
     """A socket and its HTTP/1.1 state. Used by one thread at a time (the pool sees to it)."""
 
-    __slots__ = ("protocol",)
+    __slots__ = ("network_stream", "protocol")
 
     def __init__(
         self, key: tuple[Any, ...], sock: socket.socket, *, timeout: float | None, tls: bool
     ) -> None:
         super().__init__(key, sock, timeout=timeout, tls=tls)
         self.protocol = HTTP11Connection()
+        # The `network_stream` extension of this connection's responses, made on the first.
+        self.network_stream: SyncNetworkStream | None = None
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -200,7 +216,14 @@ class SyncHTTP11Connection(SyncSocketConnection):
         """Write the request head and body. Raises WriteError/WriteTimeout, or
         LocalProtocolError before anything is written for a request that must not be sent."""
         writes, stream = request_writes(self.protocol, request)
-        if stream is not None and not isinstance(stream, SyncByteStream):
+        if stream is None:
+            # The whole request is in `writes`: usually one, the head (and a small body).
+            if self._write_timeout != write_timeout:
+                self._set_write_timeout(write_timeout)
+            for data in writes:
+                self._write(data)
+            return
+        if not isinstance(stream, SyncByteStream):
             raise RuntimeError(
                 "Attempted to send an async request body with a sync transport: use an "
                 "AsyncClient, or give the request a sync stream."
@@ -209,8 +232,6 @@ class SyncHTTP11Connection(SyncSocketConnection):
             self._set_write_timeout(write_timeout)
         for data in writes:
             self._write(data)
-        if stream is None:
-            return
         protocol = self.protocol
         for chunk in stream:
             for data in join_small(protocol.send_body(chunk)):
@@ -221,6 +242,25 @@ class SyncHTTP11Connection(SyncSocketConnection):
 
     def start_next_cycle(self) -> None:
         self.protocol.start_next_cycle()
+
+    def recv_data(self, read_timeout: float | None) -> bytes | memoryview:
+        """`recv()` for the HTTP/1.1 parser: a large read (over 64 KiB) comes as a view of the
+        read buffer, not copied: the parser copies out only what it hands on (body bytes,
+        once) and keeps nothing pointing into the buffer, which the next read overwrites.
+        A small read is copied, which costs the parser less than a view."""
+        if self._read_timeout != read_timeout:
+            self._set_read_timeout(read_timeout)
+        try:
+            size = self.sock.recv_into(self._buffer)
+        except (TimeoutError, BlockingIOError) as exc:  # BlockingIOError: SO_RCVTIMEO ran out
+            raise ReadTimeout(
+                f"Timed out reading the response after {self._read_timeout} s."
+            ) from exc
+        except OSError as exc:
+            raise ReadError(f"Could not read the response: {_describe(exc)}") from exc
+        if size > _VIEW_MIN_SIZE:
+            return self._view[:size]
+        return self._view[:size].tobytes()
 
 
 def _timeval(timeout: float | None) -> bytes:

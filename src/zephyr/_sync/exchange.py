@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from .._exceptions import ReadError, RemoteProtocolError, WriteError
+from .._exceptions import LocalProtocolError, ReadError, RemoteProtocolError, WriteError
 from .._headers import Headers
 from .._io_common import HTTP_VERSIONS, StaleConnection
 from .._protocol.events import (
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["ConnectionOwner", "HTTP11ResponseStream", "StaleConnection", "exchange"]
 
 _perf_counter = time.perf_counter
+_from_raw = Headers._from_raw
 
 
 class ConnectionOwner(Protocol):
@@ -56,58 +57,57 @@ def exchange(
     """Send `request` and return its response, body unread. On any failure the connection is
     closed and released before the exception leaves."""
     try:
-        return _exchange(connection, request, timeouts, owner, timing)
+        started = _perf_counter()
+        read_timeout = timeouts.get("read")
+        write_error: WriteError | None = None
+        try:
+            connection.send_request(request, timeouts.get("write"))
+        except WriteError as exc:
+            # The server may have answered early (a 413, a 401) and closed while the body was
+            # still going out: its response is worth more than our write error.
+            write_error = exc
+        sent = _perf_counter()
+        timing["request_sent"] = sent - started
+        try:
+            data = connection.recv_data(read_timeout)
+        except ReadError as exc:
+            _first_read_failed(connection, exc, write_error)
+        if not data or write_error is not None:
+            _check_first_read(connection, data, write_error)
+        timing["first_byte"] = _perf_counter() - sent
+        protocol = connection.protocol
+        while True:
+            events = protocol.receive_data(data) if data else protocol.receive_eof()
+            for index, event in enumerate(events):
+                if type(event) is ResponseReceived:
+                    return _response(event, events, index, connection, read_timeout, owner, timing)
+                if type(event) is ConnectionUpgraded:
+                    return _upgraded(event, connection, owner, timing)
+                assert type(event) is InformationalResponseReceived  # 1xx: skipped, as HTTPX
+            data = connection.recv_data(read_timeout)
     except BaseException:
         connection.close()
         owner.release_connection(connection, False)
         raise
 
 
-def _exchange(
-    connection: SyncHTTP11Connection,
-    request: Request,
-    timeouts: dict[str, Any],
-    owner: ConnectionOwner,
-    timing: dict[str, float],
-) -> Response:
-    started = _perf_counter()
-    read_timeout = timeouts.get("read")
-    write_error: WriteError | None = None
-    try:
-        connection.send_request(request, timeouts.get("write"))
-    except WriteError as exc:
-        # The server may have answered early (a 413, a 401) and closed while the body was
-        # still going out: its response is worth more than our write error.
-        write_error = exc
-    sent = _perf_counter()
-    timing["request_sent"] = sent - started
-    protocol = connection.protocol
-    data = _first_read(connection, read_timeout, write_error)
-    timing["first_byte"] = _perf_counter() - sent
-    while True:
-        events = protocol.receive_data(data) if data else protocol.receive_eof()
-        for index, event in enumerate(events):
-            if isinstance(event, ResponseReceived):
-                return _response(event, events, index, connection, read_timeout, owner, timing)
-            if isinstance(event, ConnectionUpgraded):
-                return _upgraded(event, connection, owner, timing)
-            assert isinstance(event, InformationalResponseReceived)  # 1xx: skipped, as HTTPX
-        data = connection.recv(read_timeout)
+# A reused connection that yields nothing at all (EOF, a reset) was closed by the server while
+# idle, just before our request reached it: not the server's answer to it.
 
 
-def _first_read(
-    connection: SyncHTTP11Connection, read_timeout: float | None, write_error: WriteError | None
-) -> bytes:
-    # A reused connection that yields nothing at all (EOF, a reset) was closed by the server
-    # while idle, just before our request reached it: not the server's answer to it.
-    try:
-        data = connection.recv(read_timeout)
-    except ReadError as exc:
-        if connection.used and isinstance(exc.__cause__, ConnectionError):
-            raise StaleConnection(write_error or exc) from exc
-        if write_error is not None:
-            raise write_error from write_error.__cause__
-        raise
+def _first_read_failed(
+    connection: SyncHTTP11Connection, exc: ReadError, write_error: WriteError | None
+) -> NoReturn:
+    if connection.used and isinstance(exc.__cause__, ConnectionError):
+        raise StaleConnection(write_error or exc) from exc
+    if write_error is not None:
+        raise write_error from write_error.__cause__
+    raise exc
+
+
+def _check_first_read(
+    connection: SyncHTTP11Connection, data: bytes | memoryview, write_error: WriteError | None
+) -> None:
     if not data:
         if connection.used:
             raise StaleConnection(
@@ -116,7 +116,7 @@ def _first_read(
             )
         if write_error is not None:
             raise write_error
-    return data
+    # Bytes arrived despite the write error: the server's early answer, parsed as usual.
 
 
 def _response(
@@ -130,20 +130,35 @@ def _response(
 ) -> Response:
     pending: list[bytes] = []
     ended = False
-    for later in events[index + 1 :]:
-        if type(later) is DataReceived:
-            pending.append(later.data)
-        elif type(later) is ResponseEnded:
-            ended = True
+    if (
+        len(events) == index + 3
+        and type(body := events[index + 1]) is DataReceived
+        and type(events[-1]) is ResponseEnded
+    ):
+        # The usual small response, whole in one read: head, body, end.
+        pending.append(body.data)
+        ended = True
+    else:
+        for later in events[index + 1 :]:
+            if type(later) is DataReceived:
+                pending.append(later.data)
+            elif type(later) is ResponseEnded:
+                ended = True
     stream = HTTP11ResponseStream(connection, owner, read_timeout, pending)
+    network_stream = connection.network_stream
+    if network_stream is None:
+        # One per connection, made on its first response: past a 101 (see `_upgraded`) it is
+        # only for `get_extra_info`, which answers the same for every response it carries.
+        network_stream = connection.network_stream = SyncNetworkStream(connection, b"")
+    http_version = event.http_version
     response = Response(
         event.status_code,
-        headers=Headers._from_raw(event.headers),
+        headers=_from_raw(event.headers),
         stream=stream,
         extensions={
-            "http_version": HTTP_VERSIONS.get(event.http_version) or event.http_version.encode(),
+            "http_version": HTTP_VERSIONS.get(http_version) or http_version.encode(),
             "reason_phrase": event.reason_phrase,
-            "network_stream": SyncNetworkStream(connection, b""),
+            "network_stream": network_stream,
             "timing": timing,
         },
     )
@@ -207,7 +222,7 @@ class HTTP11ResponseStream(SyncByteStream):
         read_timeout = self._read_timeout
         try:
             while True:
-                data = connection.recv(read_timeout)
+                data = connection.recv_data(read_timeout)
                 events = protocol.receive_data(data) if data else protocol.receive_eof()
                 for event in events:
                     if type(event) is DataReceived:
@@ -221,15 +236,29 @@ class HTTP11ResponseStream(SyncByteStream):
             self.close()
             raise
 
+    def _complete_body(self) -> bytes | None:
+        """The whole body when it came with the head (the response has ended, the connection
+        is back in the pool) and nothing has been iterated yet; else None."""
+        if not self._done:
+            return None
+        pending = self._pending
+        if not pending:
+            return b""
+        self._pending = []
+        return pending[0] if len(pending) == 1 else b"".join(pending)
+
     def _finish(self) -> None:
         self._done = True
         connection = self._connection
-        reusable = connection.protocol.is_reusable
-        if reusable:
-            connection.start_next_cycle()
-        else:
+        try:
+            # Refuses (LocalProtocolError) unless the connection can carry another request:
+            # one test of `is_reusable` where asking first would make two.
+            connection.protocol.start_next_cycle()
+        except LocalProtocolError:
             connection.close()
-        self._owner.release_connection(connection, reusable)
+            self._owner.release_connection(connection, False)
+        else:
+            self._owner.release_connection(connection, True)
 
     def close(self) -> None:
         if self._done:

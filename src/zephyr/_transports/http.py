@@ -127,27 +127,38 @@ class HTTPTransport(BaseTransport):
 
     def handle_request(self, request: Request) -> Response:
         try:
-            return self._handle_request(request)
+            key, sni, timeouts = route(request, "HTTPTransport")
+            if self._index is not None and (key[0] == b"https" or not self._http1):
+                return self._handle_multiplexed(request, key, sni, timeouts)
+            timing: dict[str, float] = {}
+            connection = self._get_connection(key, sni, timeouts, timing)
+            try:
+                return exchange(connection, request, timeouts, self, timing)
+            except StaleConnection as exc:
+                stale = exc
+            # Outside the `except`: the retry's own errors are not chained to the stale one.
+            return self._retry_stale(request, key, sni, timeouts, stale)
         except RequestError as exc:
             if exc._request is None:
                 exc._request = request
             raise
 
-    def _handle_request(self, request: Request) -> Response:
-        key, sni, timeouts = route(request, "HTTPTransport")
-        if self._index is not None and (key[0] == b"https" or not self._http1):
-            return self._handle_multiplexed(request, key, sni, timeouts)
+    def _retry_stale(
+        self,
+        request: Request,
+        key: PoolKey,
+        sni: str | None,
+        timeouts: dict[str, Any],
+        stale: StaleConnection,
+    ) -> Response:
+        """RELIABILITY.md 21: the reused connection had been closed by the server; an
+        idempotent request goes once more, on a new connection."""
+        if not is_replayable(request):
+            error = stale.error
+            raise error from error.__cause__
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("retrying %s on a new connection: %s", key, stale)
         timing: dict[str, float] = {}
-        connection = self._get_connection(key, sni, timeouts, timing)
-        try:
-            return exchange(connection, request, timeouts, self, timing)
-        except StaleConnection as stale:
-            if not is_replayable(request):
-                error = stale.error
-                raise error from error.__cause__
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("retrying %s on a new connection: %s", key, stale)
-        timing = {}
         connection = self._get_connection(key, sni, timeouts, timing)
         try:
             return exchange(connection, request, timeouts, self, timing)
@@ -399,15 +410,16 @@ class HTTPTransport(BaseTransport):
             if got is POOL_FULL:
                 ready = threading.Event()
                 waiter = pool.wait(key, ready.set)
-            closing = self._take_closing()
+            closing = pool.closing  # `_take_closing()`, inlined: this runs per request
+            if closing:
+                pool.closing = []
         if closing:
             _close_all(closing)
         if waiter is not None:
             return self._wait(waiter, ready, pool_timeout)
         if got is NEW_CONNECTION:
             return None
-        assert isinstance(got, SyncHTTP11Connection)
-        return got
+        return cast(SyncHTTP11Connection, got)
 
     def _wait(
         self,
@@ -529,9 +541,12 @@ class HTTPTransport(BaseTransport):
                 connection.used = True
             elif logger.isEnabledFor(logging.DEBUG):
                 logger.debug("closing connection %s", key)
+        pool = self._pool
         with self._lock:
-            self._pool.release(key, connection, reusable=reusable, now=_monotonic())
-            closing = self._take_closing()
+            pool.release(key, connection, reusable=reusable, now=_monotonic())
+            closing = pool.closing  # `_take_closing()`, inlined: this runs per request
+            if closing:
+                pool.closing = []
         if closing:
             _close_all(closing)
 
