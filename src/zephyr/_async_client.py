@@ -12,6 +12,7 @@ from typing import Any
 
 from ._client_base import BaseClient, EventHooks
 from ._config import DEFAULT_LIMITS, DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT, Limits
+from ._deadline import Deadline
 from ._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from ._exceptions import RequestError
 from ._flow import (
@@ -100,6 +101,7 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
             )
         self._transport = transport
         self._set_mounts(mounts)
+        self._set_response_limit(limits)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -199,16 +201,16 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
         settings, follow, flow = self._start_flow(request, auth, follow_redirects)
         if flow is None:
             # Nothing to do before the response (no auth, hooks or retries): no flow to drive.
-            response = await self._send_single_request(request)
+            response = await self._send_single_request(request, settings.deadline)
             try:
                 flow = after_single_send(settings, request, response, follow)
             except BaseException:
                 await response.aclose()
                 raise
             if flow is not None:
-                response = await self._drive(flow, [response])
+                response = await self._drive(flow, [response], settings.deadline)
         else:
-            response = await self._drive(flow, [])
+            response = await self._drive(flow, [], settings.deadline)
         if not stream:
             try:
                 await response.aread()
@@ -259,7 +261,12 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
 
     # -- driving the flow ----------------------------------------------------------------------
 
-    async def _drive(self, flow: Generator[Any, Any, Response], opened: list[Response]) -> Response:
+    async def _drive(
+        self,
+        flow: Generator[Any, Any, Response],
+        opened: list[Response],
+        deadline: Deadline | None = None,
+    ) -> Response:
         """Carry out the flow's actions with awaits until it returns a response. `opened`: the
         responses to close if the flow fails (every one a `SendRequest` returns joins them)."""
         auth_flows: list[AsyncGenerator[Request, Response]] = []
@@ -269,7 +276,7 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
                 try:
                     if type(action) is SendRequest:
                         # Nearly every action: sent without `_perform`'s coroutine and tests.
-                        result = await self._send_single_request(action.request)
+                        result = await self._send_single_request(action.request, deadline)
                         opened.append(result)
                     else:
                         result = await self._perform(action, auth_flows)
@@ -319,7 +326,9 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
             return None
         raise TypeError(f"Unknown flow action {action!r}")  # pragma: no cover
 
-    async def _send_single_request(self, request: Request) -> Response:
+    async def _send_single_request(
+        self, request: Request, deadline: Deadline | None = None
+    ) -> Response:
         transport = self._transport
         if self._mounts:
             transport = self._transport_for_url(request.url, transport)
@@ -328,6 +337,10 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
                 "Attempted to send a sync request body with an AsyncClient; use Client."
             )
         self._before_send(request)
+        if deadline is not None:
+            # Each attempt: the phase timeouts capped to what is left, and the deadline itself
+            # for the transport's waits (`_deadline.py`).
+            request.extensions["timeout"] = deadline.timeouts()
         started = time.perf_counter()
         try:
             response = await transport.handle_async_request(request)

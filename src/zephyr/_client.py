@@ -11,6 +11,7 @@ from typing import Any
 from ._auth import Auth
 from ._client_base import BaseClient, EventHooks
 from ._config import DEFAULT_LIMITS, DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT, Limits
+from ._deadline import Deadline
 from ._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from ._exceptions import RequestError
 from ._flow import (
@@ -99,6 +100,7 @@ class Client(BaseClient[BaseTransport]):
             )
         self._transport = transport
         self._set_mounts(mounts)
+        self._set_response_limit(limits)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -195,16 +197,16 @@ class Client(BaseClient[BaseTransport]):
         settings, follow, flow = self._start_flow(request, auth, follow_redirects)
         if flow is None:
             # Nothing to do before the response (no auth, hooks or retries): no flow to drive.
-            response = self._send_single_request(request)
+            response = self._send_single_request(request, settings.deadline)
             try:
                 flow = after_single_send(settings, request, response, follow)
             except BaseException:
                 response.close()
                 raise
             if flow is not None:
-                response = self._drive(flow, [response])
+                response = self._drive(flow, [response], settings.deadline)
         else:
-            response = self._drive(flow, [])
+            response = self._drive(flow, [], settings.deadline)
         if not stream:
             try:
                 response.read()
@@ -255,7 +257,12 @@ class Client(BaseClient[BaseTransport]):
 
     # -- driving the flow ----------------------------------------------------------------------
 
-    def _drive(self, flow: Generator[Any, Any, Response], opened: list[Response]) -> Response:
+    def _drive(
+        self,
+        flow: Generator[Any, Any, Response],
+        opened: list[Response],
+        deadline: Deadline | None = None,
+    ) -> Response:
         """Carry out the flow's actions with blocking calls until it returns a response.
         `opened`: the responses to close if the flow fails (every one a `SendRequest` returns
         joins them)."""
@@ -266,7 +273,7 @@ class Client(BaseClient[BaseTransport]):
                 try:
                     if type(action) is SendRequest:
                         # Nearly every action: sent without `_perform`'s call and tests.
-                        result = self._send_single_request(action.request)
+                        result = self._send_single_request(action.request, deadline)
                         opened.append(result)
                     else:
                         result = self._perform(action, auth_flows)
@@ -312,7 +319,7 @@ class Client(BaseClient[BaseTransport]):
             return None
         raise TypeError(f"Unknown flow action {action!r}")  # pragma: no cover
 
-    def _send_single_request(self, request: Request) -> Response:
+    def _send_single_request(self, request: Request, deadline: Deadline | None = None) -> Response:
         transport = self._transport
         if self._mounts:
             transport = self._transport_for_url(request.url, transport)
@@ -321,6 +328,10 @@ class Client(BaseClient[BaseTransport]):
                 "Attempted to send an async request body with a sync Client; use AsyncClient."
             )
         self._before_send(request)
+        if deadline is not None:
+            # Each attempt: the phase timeouts capped to what is left, and the deadline itself
+            # for the transport's waits (`_deadline.py`).
+            request.extensions["timeout"] = deadline.timeouts()
         started = time.perf_counter()
         try:
             response = transport.handle_request(request)

@@ -7,14 +7,22 @@ own colour.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .__version__ import __version__
 from ._auth import Auth, BasicAuth, build_auth
-from ._config import DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT, Timeout
+from ._config import (
+    DEFAULT_MAX_REDIRECTS,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_TIMEOUT,
+    Limits,
+    Timeout,
+)
 from ._cookies import Cookies
+from ._deadline import Deadline
 from ._decoders import accept_encoding_header
 from ._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from ._exceptions import ZephyrError
@@ -93,6 +101,8 @@ class BaseClient(Generic[TransportT]):
     # and the others) then go through them, as in HTTPX, rather than building the request
     # themselves. Set by `Client` and `AsyncClient` for their subclasses.
     _request_overridden: ClassVar[bool] = False
+    # Limits.max_response_size, when it is not the default (which `Response` knows itself).
+    _max_response_size: int | None = None
 
     def __init__(
         self,
@@ -363,13 +373,39 @@ class BaseClient(Generic[TransportT]):
             else follow_redirects
         )
         hooks = self._event_hooks
+        timeouts = request.extensions.get("timeout")
+        deadline = None
+        if timeouts is None or "total" in timeouts:
+            deadline = self._start_deadline(request)
         settings = FlowSettings(
-            self._cookies, self.max_redirects, hooks["request"], hooks["response"], self._retry
+            self._cookies,
+            self.max_redirects,
+            hooks["request"],
+            hooks["response"],
+            self._retry,
+            deadline,
         )
         chosen_auth = self._build_request_auth(request, auth)
         if sends_once(settings, chosen_auth):
             return settings, follow, None
         return settings, follow, send_flow(settings, request, chosen_auth, follow)
+
+    def _start_deadline(self, request: Request) -> Deadline | None:
+        """The total deadline of a send of `request` (`Timeout(total=...)`), None without one.
+        Every attempt of the send gets it (`_send_single_request`), and with it its timeouts
+        capped to what is left."""
+        extensions = request.extensions
+        timeouts = extensions.get("timeout")
+        if timeouts is None:
+            timeouts = extensions["timeout"] = self._timeout.as_dict()
+        return Deadline.start(timeouts)
+
+    def _set_response_limit(self, limits: Limits) -> None:
+        """Apply `limits.max_response_size` to the responses this client returns."""
+        size = limits.max_response_size
+        if size is None:
+            size = sys.maxsize
+        self._max_response_size = None if size == DEFAULT_MAX_RESPONSE_SIZE else size
 
     def _before_send(self, request: Request) -> None:
         if "timeout" not in request.extensions:
@@ -380,6 +416,8 @@ class BaseClient(Generic[TransportT]):
     def _after_send(self, request: Request, response: Response, started: float) -> None:
         response._request = request  # what the `request` setter does, without the property
         response.default_encoding = self._default_encoding
+        if self._max_response_size is not None:
+            response._max_size = self._max_response_size
         if response.is_closed:
             # A body that came in memory (a MockTransport's) is never closed again: time it now.
             response._set_elapsed_seconds(time.perf_counter() - started)

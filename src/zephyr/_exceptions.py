@@ -13,6 +13,7 @@ ZephyrError                 (zephyr's root: everything zephyr raises on purpose)
 │   │   │   ├── ProxyError
 │   │   │   └── UnsupportedProtocol
 │   │   ├── DecodingError
+│   │   ├── ResponseTooLarge (zephyr's: a body over Limits.max_response_size)
 │   │   └── TooManyRedirects
 │   └── HTTPStatusError
 ├── InvalidURL
@@ -131,6 +132,15 @@ class RemoteProtocolError(ProtocolError):
 
 class DecodingError(RequestError):
     """The response body could not be decoded with its Content-Encoding."""
+
+
+class ResponseTooLarge(RequestError):
+    """`read()` met a body larger, decoded, than `Limits.max_response_size`: the response was
+    closed. Stream it (`client.stream()`, `iter_bytes()`), or raise the limit.
+
+    A RequestError, not a TransportError: the transport worked; it is the client that refuses
+    to hold the body in memory.
+    """
 
 
 class TooManyRedirects(RequestError):

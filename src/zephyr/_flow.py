@@ -23,6 +23,7 @@ from ._exceptions import (
     InvalidURL,
     RemoteProtocolError,
     StreamConsumed,
+    TimeoutException,
     TooManyRedirects,
     TransportError,
     UnsupportedProtocol,
@@ -36,6 +37,7 @@ from ._urls import URL
 
 if TYPE_CHECKING:
     from ._cookies import Cookies
+    from ._deadline import Deadline
 
 logger = logging.getLogger("zephyr")
 
@@ -114,6 +116,9 @@ class FlowSettings:
     request_hooks: list[Callable[..., Any]]
     response_hooks: list[Callable[..., Any]]
     retry: Retry | None = None
+    # The send's total deadline (Timeout(total=...)): a retry that would start after it is
+    # not waited for.
+    deadline: Deadline | None = None
 
 
 # -- the send flow --------------------------------------------------------------------------
@@ -205,7 +210,7 @@ def _redirect_flow(
         if settings.retry is None:
             response: Response = yield SendRequest(request)
         else:
-            response = yield from _retry_flow(settings.retry, request)
+            response = yield from _retry_flow(settings.retry, request, settings.deadline)
         _received(settings, response, history)
         for hook in settings.response_hooks:
             yield CallHook(hook, response)
@@ -240,15 +245,22 @@ def _next_request(
 # -- retries --------------------------------------------------------------------------------
 
 
-def _retry_flow(retry: Retry, request: Request) -> Generator[Action, Any, Response]:
+def _retry_flow(
+    retry: Retry, request: Request, deadline: Deadline | None = None
+) -> Generator[Action, Any, Response]:
     """One send, repeated as `retry` allows: failed attempts (errors before a response, or a
     status in the forcelist) are retried after a backoff, only for the methods the policy
     allows — a request that may have reached the server is never silently re-sent otherwise.
-    The attempts are in `response.extensions["retries"]` and logged."""
+    The attempts are in `response.extensions["retries"]` and logged.
+
+    With a total deadline, a retry whose backoff would end at or after it is not waited for:
+    TimeoutException, chained to the failure that called for the retry."""
     while True:
+        failure: BaseException | None = None
         try:
             response: Response = yield SendRequest(request)
         except TransportError as exc:
+            failure = exc
             if not retry.should_retry_error(request.method, exc) or not _replayable(request):
                 raise
             try:
@@ -269,6 +281,10 @@ def _retry_flow(retry: Retry, request: Request) -> Generator[Action, Any, Respon
                 return exhausted.resolve()
             yield ReadResponse(response)  # frees its connection before we wait
         attempt = retry.history[-1]
+        if deadline is not None and attempt.delay >= deadline.remaining():
+            raise _retry_after_deadline(
+                deadline, request, attempt.delay, attempt.status_code
+            ) from (failure)
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 "Retrying %s %s in %.2f s after %s (attempt %d)",
@@ -279,6 +295,17 @@ def _retry_flow(retry: Retry, request: Request) -> Generator[Action, Any, Respon
                 len(retry.history),
             )
         yield Sleep(attempt.delay)
+
+
+def _retry_after_deadline(
+    deadline: Deadline, request: Request, delay: float, status_code: int | None
+) -> TimeoutException:
+    why = f"a {status_code} response" if status_code is not None else "an error"
+    return TimeoutException(
+        f"Gave up retrying {request.method} {request.url} after {why}: the next attempt, "
+        f"in {delay:.2f} s, would start after the total deadline of {deadline.total} s.",
+        request=request,
+    )
 
 
 def _replayable(request: Request) -> bool:

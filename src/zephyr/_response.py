@@ -5,10 +5,12 @@ from __future__ import annotations
 import codecs
 import datetime
 import json as jsonlib
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
+from ._config import DEFAULT_MAX_RESPONSE_SIZE
 from ._content import encode_response
 from ._cookies import Cookies
 from ._decoders import ContentDecoder, build_decoder
@@ -16,6 +18,7 @@ from ._exceptions import (
     HTTPStatusError,
     RequestError,
     ResponseNotRead,
+    ResponseTooLarge,
     StreamClosed,
     StreamConsumed,
 )
@@ -82,6 +85,9 @@ class Response:
     # perf_counter() when a client sent the request: closing the response sets `elapsed`. (A
     # wrapper around the stream did that, at an object and a call per response.)
     _sent_at: float | None = None
+    # The most bytes `read()` collects, decoded (Limits.max_response_size; sys.maxsize: no
+    # limit). A client with another limit sets it on each of its responses.
+    _max_size: int = DEFAULT_MAX_RESPONSE_SIZE
 
     def __init__(
         self,
@@ -117,6 +123,7 @@ class Response:
                 self.headers.setdefault(name, value)
             self.stream: SyncByteStream | AsyncByteStream = body_stream
             if isinstance(body_stream, ByteStream):
+                self._max_size = sys.maxsize  # made here: in memory already
                 # In-memory bodies are read at once, so .content works without read().
                 self.read()
         else:
@@ -348,8 +355,34 @@ class Response:
             # context managers: a 100-byte body is read in 0.8 us instead of 6.6 (measured).
             self._content = self._read_raw()
         else:
-            self._content = b"".join(self.iter_bytes())
+            self._content = self._read_decoded()
         return self._content
+
+    def _too_large(self) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            f"The response body is larger than Limits.max_response_size ({self._max_size} "
+            "bytes, decoded): read() stopped there and closed the response. Stream it instead "
+            "(client.stream() and iter_bytes()), or raise the limit: "
+            "Client(limits=zephyr.Limits(max_response_size=...)).",
+            request=self._request,
+        )
+
+    def _read_decoded(self) -> bytes:
+        """`b"".join(self.iter_bytes())`, stopping past `_max_size` bytes."""
+        limit = self._max_size
+        chunks: list[bytes] = []
+        size = 0
+        iterator = self.iter_bytes()
+        for chunk in iterator:
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+        else:
+            return b"".join(chunks)
+        getattr(iterator, "close", _nothing)()  # the stream underneath gives up its connection
+        self.close()
+        raise self._too_large()
 
     def _sync_stream_for_reading(self) -> SyncByteStream:
         """The stream, checked and marked as consumed: what iter_raw() starts with."""
@@ -374,17 +407,24 @@ class Response:
             # All here already: the stream is spent and closed, so the response is too.
             self._num_bytes_downloaded = len(body)
             self._mark_closed()
+            if len(body) > self._max_size:
+                raise self._too_large()
             return body
         chunks: list[bytes] = []
+        limit = self._max_size
         try:
             for raw in stream:
                 self._num_bytes_downloaded += len(raw)
+                if self._num_bytes_downloaded > limit:
+                    break
                 chunks.append(raw)
         except RequestError as exc:
             if exc._request is None:
                 exc._request = self._request
             raise
         self.close()
+        if self._num_bytes_downloaded > limit:
+            raise self._too_large()
         return b"".join(chunks)
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
@@ -478,8 +518,28 @@ class Response:
         if self._is_identity_coded():
             self._content = await self._aread_raw()
         else:
-            self._content = b"".join([part async for part in self.aiter_bytes()])
+            self._content = await self._aread_decoded()
         return self._content
+
+    async def _aread_decoded(self) -> bytes:
+        """`b"".join([part async for part in self.aiter_bytes()])`, stopping past `_max_size`
+        bytes."""
+        limit = self._max_size
+        chunks: list[bytes] = []
+        size = 0
+        iterator = self.aiter_bytes()
+        async for chunk in iterator:
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+        else:
+            return b"".join(chunks)
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()  # the stream underneath gives up its connection
+        await self.aclose()
+        raise self._too_large()
 
     def _async_stream_for_reading(self) -> AsyncByteStream:
         """The stream, checked and marked as consumed: what aiter_raw() starts with."""
@@ -504,16 +564,28 @@ class Response:
             # All here already: the stream is spent and closed, so the response is too.
             self._num_bytes_downloaded = len(body)
             self._mark_closed()
+            if len(body) > self._max_size:
+                raise self._too_large()
             return body
         chunks: list[bytes] = []
+        limit = self._max_size
+        iterator = stream.__aiter__()
         try:
-            async for raw in stream:
+            async for raw in iterator:
                 self._num_bytes_downloaded += len(raw)
+                if self._num_bytes_downloaded > limit:
+                    break
                 chunks.append(raw)
         except RequestError as exc:
             if exc._request is None:
                 exc._request = self._request
             raise
+        if self._num_bytes_downloaded > limit:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()  # the stream underneath gives up its connection
+            await self.aclose()
+            raise self._too_large()
         await self.aclose()
         return b"".join(chunks)
 
@@ -623,6 +695,10 @@ class Response:
         self.is_closed = True
         self.extensions = {}
         self.stream = UnattachedStream()
+
+
+def _nothing() -> None:
+    pass
 
 
 def _chunks_of(content: bytes, chunk_size: int | None) -> Iterator[bytes]:

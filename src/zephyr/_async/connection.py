@@ -17,7 +17,9 @@ Invariants that make cancellation and reuse safe (RELIABILITY.md 25):
 Timeouts cost no timer per read. One `TimerHandle` per connection is armed at the earliest
 pending deadline and only ever moved earlier; a wait that starts later just records its own
 deadline, and when the timer fires it fails the waits that are due and re-arms itself for
-the rest. At steady state a request sets a float and schedules nothing.
+the rest. At steady state a request sets a float and schedules nothing. A request with a
+total deadline (`Timeout(total=...)`) waits until the earlier of its own timeout and the
+deadline, and names the deadline in its error when that was the bound (`_deadline.py`).
 
 Backpressure: once more than `READ_HIGH_WATER` bytes of body wait for a slow consumer, reading
 pauses (`transport.pause_reading()`), and it resumes as soon as the consumer takes them.
@@ -48,6 +50,7 @@ from .._protocol.events import (
 from .._protocol.http11 import HTTP11Connection
 
 if TYPE_CHECKING:
+    from .._deadline import Deadline
     from .exchange import AsyncHTTP11ResponseStream
 
 __all__ = [
@@ -126,12 +129,14 @@ class AsyncHTTP11Connection(asyncio.Protocol):
         "_raw_eof",
         "_read_deadline",
         "_read_timeout",
+        "_read_total",
         "_read_waiter",
         "_read_what",
         "_reading_paused",
         "_timer",
         "_write_deadline",
         "_write_timeout",
+        "_write_total",
         "_write_waiter",
         "closed",
         "key",
@@ -150,10 +155,14 @@ class AsyncHTTP11Connection(asyncio.Protocol):
         owner: ConnectionOwner,
         *,
         tls: bool,
+        core_options: dict[str, int] | None = None,
     ) -> None:
         self.key = key
         self.tls = tls
-        self.protocol = HTTP11Connection()
+        # core_options: the header limits of `Limits`, when they are not the core's defaults.
+        self.protocol = (
+            HTTP11Connection() if core_options is None else HTTP11Connection(**core_options)
+        )
         self.transport: asyncio.Transport | None = None
         self.used = False  # has served a request: a failure may be a stale keep-alive
         self.closed = False  # closed by us, or lost
@@ -170,9 +179,11 @@ class AsyncHTTP11Connection(asyncio.Protocol):
         self._read_deadline = 0.0
         self._read_timeout: float | None = None
         self._read_what = "reading the response"
+        self._read_total: Deadline | None = None  # the deadline bounds the read wait
         self._write_waiter: asyncio.Future[None] | None = None
         self._write_deadline = 0.0
         self._write_timeout: float | None = None
+        self._write_total: Deadline | None = None
         self._timer: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
@@ -336,15 +347,20 @@ class AsyncHTTP11Connection(asyncio.Protocol):
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def wait_readable(self, timeout: float | None, what: str) -> None:
+    async def wait_readable(
+        self, timeout: float | None, what: str, deadline: Deadline | None = None
+    ) -> None:
         """Wait until `data_received` or `connection_lost` has news, or raise ReadTimeout after
-        `timeout` s ("Timed out {what} after ...")."""
+        `timeout` s ("Timed out {what} after ...") or at `deadline`, whichever comes first."""
         if self._read_waiter is not None:
             raise RuntimeError("Another task is already reading from this connection.")
         waiter = self._loop.create_future()
         self._read_waiter = waiter
-        if timeout is not None:
+        if deadline is not None:
+            self._arm_with_deadline(timeout, deadline, True, what)
+        elif timeout is not None:
             self._read_timeout = timeout
+            self._read_total = None
             self._arm(self._loop.time() + timeout, True, what)
         try:
             await waiter
@@ -354,15 +370,20 @@ class AsyncHTTP11Connection(asyncio.Protocol):
             if self._read_waiter is waiter:
                 self._read_waiter = None
 
-    def wake_on_news(self, waiter: asyncio.Future[Any], timeout: float | None) -> None:
+    def wake_on_news(
+        self, waiter: asyncio.Future[Any], timeout: float | None, deadline: Deadline | None = None
+    ) -> None:
         """Resolve `waiter` as `wait_readable` would, for a task already waiting on it."""
         stream = self._exchange
         if stream is None or stream.error is not None or stream.head is not None:
             waiter.set_result(None)
             return
         self._read_waiter = waiter
-        if timeout is not None:
+        if deadline is not None:
+            self._arm_with_deadline(timeout, deadline, True, "reading the response")
+        elif timeout is not None:
             self._read_timeout = timeout
+            self._read_total = None
             self._arm(self._loop.time() + timeout, True, "reading the response")
 
     def _wake_reader(self) -> None:
@@ -396,29 +417,34 @@ class AsyncHTTP11Connection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.write(data)
 
-    async def write_all(self, data: bytes | memoryview, timeout: float | None) -> None:
+    async def write_all(
+        self, data: bytes | memoryview, timeout: float | None, deadline: Deadline | None = None
+    ) -> None:
         """Write `data` in slices, each once the transport's buffer has room again."""
         size = len(data)
         if size <= WRITE_SLICE:
             self.write(data)
             if self.writing_paused:
-                await self.drain(timeout)
+                await self.drain(timeout, deadline)
             return
         view = memoryview(data)
         for offset in range(0, size, WRITE_SLICE):
             self.write(view[offset : offset + WRITE_SLICE])
             if self.writing_paused:
-                await self.drain(timeout)
+                await self.drain(timeout, deadline)
 
-    async def drain(self, timeout: float | None) -> None:
+    async def drain(self, timeout: float | None, deadline: Deadline | None = None) -> None:
         """Wait until the transport's buffer is below its high-water mark again."""
         while self.writing_paused:
             if self.closed:
                 raise self._write_error()
             waiter = self._loop.create_future()
             self._write_waiter = waiter
-            if timeout is not None:
+            if deadline is not None:
+                self._arm_with_deadline(timeout, deadline, False, "")
+            elif timeout is not None:
                 self._write_timeout = timeout
+                self._write_total = None
                 self._arm(self._loop.time() + timeout, False, "")
             try:
                 await waiter
@@ -439,6 +465,20 @@ class AsyncHTTP11Connection(asyncio.Protocol):
         return write_error(self._lost_exc)
 
     # -- the deadline timer -------------------------------------------------------------------
+
+    def _arm_with_deadline(
+        self, timeout: float | None, deadline: Deadline, reading: bool, what: str
+    ) -> None:
+        """`_arm` for a wait bounded by its own timeout and by a total deadline."""
+        wait, by_deadline = deadline.cap(timeout)
+        total = deadline if by_deadline else None
+        if reading:
+            self._read_timeout = timeout
+            self._read_total = total
+        else:
+            self._write_timeout = timeout
+            self._write_total = total
+        self._arm(self._loop.time() + wait, reading, what)
 
     def _arm(self, deadline: float, reading: bool, what: str) -> None:
         if reading:
@@ -462,14 +502,22 @@ class AsyncHTTP11Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             if now >= self._read_deadline:
                 self._read_waiter = None
-                waiter.set_exception(read_timeout_error(self._read_timeout, self._read_what))
+                total = self._read_total
+                if total is not None:
+                    waiter.set_exception(total.error(ReadTimeout, self._read_what))
+                else:
+                    waiter.set_exception(read_timeout_error(self._read_timeout, self._read_what))
             else:
                 next_deadline = self._read_deadline
         waiter = self._write_waiter
         if waiter is not None and not waiter.done():
             if now >= self._write_deadline:
                 self._write_waiter = None
-                waiter.set_exception(write_timeout_error(self._write_timeout))
+                total = self._write_total
+                if total is not None:
+                    waiter.set_exception(total.error(WriteTimeout, "writing the request"))
+                else:
+                    waiter.set_exception(write_timeout_error(self._write_timeout))
             elif next_deadline is None or self._write_deadline < next_deadline:
                 next_deadline = self._write_deadline
         if next_deadline is not None:

@@ -24,6 +24,7 @@ from .connection import WRITE_SLICE
 from .network_stream import AsyncNetworkStream
 
 if TYPE_CHECKING:
+    from .._deadline import Deadline
     from .._request import Request
     from .connection import AsyncHTTP11Connection, ConnectionOwner
 
@@ -47,7 +48,7 @@ def exchange(
     A plain function that starts the exchange and returns the coroutine completing it: one
     coroutine frame fewer to resume on every wake-up of the request's task.
     """
-    stream = AsyncHTTP11ResponseStream(connection, timeouts.get("read"))
+    stream = AsyncHTTP11ResponseStream(connection, timeouts.get("read"), timeouts.get("deadline"))
     try:
         pending = start_exchange(connection, request, stream)
     except BaseException:
@@ -99,9 +100,11 @@ async def complete_exchange(
         if pending is not None or connection.writing_paused:
             try:
                 if pending is not None:
-                    await _send(connection, pending[0], pending[1], timeouts.get("write"))
+                    await _send(
+                        connection, pending[0], pending[1], timeouts.get("write"), stream.deadline
+                    )
                 else:
-                    await connection.drain(timeouts.get("write"))
+                    await connection.drain(timeouts.get("write"), stream.deadline)
             except WriteError as exc:
                 # The server may have answered early (a 413, a 401) and closed while the body
                 # was still going out: its response is worth more than our write error.
@@ -113,7 +116,7 @@ async def complete_exchange(
         while stream.head is None:
             if stream.error is not None:
                 _raise_for_no_response(stream)
-            await connection.wait_readable(read_timeout, "reading the response")
+            await connection.wait_readable(read_timeout, "reading the response", stream.deadline)
         timing["first_byte"] = max(stream.first_byte_at - sent, 0.0)
         head = stream.head
         if type(head) is ConnectionUpgraded:
@@ -140,18 +143,19 @@ async def _send(
     writes: list[bytes | memoryview],
     body: AsyncByteStream | Any,
     write_timeout: float | None,
+    deadline: Deadline | None,
 ) -> None:
     for data in writes:
-        await connection.write_all(data, write_timeout)
+        await connection.write_all(data, write_timeout, deadline)
     if body is None:
         return
     protocol = connection.protocol
     async for chunk in body:
         for data in join_small(protocol.send_body(chunk)):
-            await connection.write_all(data, write_timeout)
+            await connection.write_all(data, write_timeout, deadline)
     end = protocol.end_request()
     if end:
-        await connection.write_all(end, write_timeout)
+        await connection.write_all(end, write_timeout, deadline)
 
 
 def _raise_for_no_response(stream: AsyncHTTP11ResponseStream) -> None:
@@ -204,6 +208,7 @@ class AsyncHTTP11ResponseStream(AsyncByteStream):
         "_connection",
         "buffered",
         "chunks",
+        "deadline",
         "ended",
         "error",
         "first_byte_at",
@@ -217,9 +222,16 @@ class AsyncHTTP11ResponseStream(AsyncByteStream):
         "write_error",
     )
 
-    def __init__(self, connection: AsyncHTTP11Connection, read_timeout: float | None) -> None:
+    def __init__(
+        self,
+        connection: AsyncHTTP11Connection,
+        read_timeout: float | None,
+        deadline: Deadline | None = None,
+    ) -> None:
         self._connection = connection
         self.read_timeout = read_timeout
+        # The request's total deadline, which bounds reading the body too.
+        self.deadline = deadline
         self.head: ResponseReceived | ConnectionUpgraded | None = None
         self.chunks: list[bytes] = []
         self.buffered = 0  # bytes in `chunks`
@@ -249,7 +261,9 @@ class AsyncHTTP11ResponseStream(AsyncByteStream):
                     raise self.error
                 if self.ended:
                     return
-                await connection.wait_readable(self.read_timeout, "reading the response")
+                await connection.wait_readable(
+                    self.read_timeout, "reading the response", self.deadline
+                )
         except BaseException:
             # An error, a timeout, a cancellation, or the consumer walked away (GeneratorExit):
             # unless the response had ended, the rest is still on the wire.

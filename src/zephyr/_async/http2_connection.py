@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._exceptions import (
     ReadError,
+    ReadTimeout,
     RemoteProtocolError,
     WriteError,
+    WriteTimeout,
 )
 from .._h2_common import (
     Unprocessed,
@@ -63,6 +65,9 @@ from .connection import (
     write_error,
     write_timeout_error,
 )
+
+if TYPE_CHECKING:
+    from .._deadline import Deadline
 
 __all__ = ["AsyncHTTP2Connection", "AsyncHTTP2Stream", "HTTP2Owner", "NegotiatingProtocol"]
 
@@ -107,20 +112,33 @@ class AsyncHTTP2Stream(AsyncByteStream):
         "head",
         "read_deadline",
         "read_timeout",
+        "read_total",
         "released",
         "sending",
         "stream_id",
+        "total",
         "unacknowledged",
         "waiter",
         "write_deadline",
         "write_timeout",
+        "write_total",
         "write_waiter",
     )
 
-    def __init__(self, connection: AsyncHTTP2Connection, read_timeout: float | None) -> None:
+    def __init__(
+        self,
+        connection: AsyncHTTP2Connection,
+        read_timeout: float | None,
+        total: Deadline | None = None,
+    ) -> None:
         self._connection = connection
         self.stream_id = 0
         self.read_timeout = read_timeout
+        # The request's total deadline (`Timeout(total=)`), which bounds every wait of the
+        # stream; `read_total`/`write_total`: set while it is the bound of the wait.
+        self.total = total
+        self.read_total: Deadline | None = None
+        self.write_total: Deadline | None = None
         self.head: StreamResponseReceived | None = None
         self.chunks: list[bytes] = []
         self.unacknowledged = 0  # flow-controlled bytes in `chunks`
@@ -144,7 +162,14 @@ class AsyncHTTP2Stream(AsyncByteStream):
         waiter = loop.create_future()
         self.waiter = waiter
         timeout = self.read_timeout
-        if timeout is not None:
+        total = self.total
+        if total is not None:
+            wait, by_deadline = total.cap(timeout)
+            self.read_total = total if by_deadline else None
+            deadline = loop.time() + wait
+            self.read_deadline = deadline
+            connection._arm(deadline)
+        elif timeout is not None:
             deadline = loop.time() + timeout
             self.read_deadline = deadline
             connection._arm(deadline)
@@ -225,10 +250,14 @@ class AsyncHTTP2Connection(asyncio.Protocol):
         owner: HTTP2Owner,
         *,
         tls: bool,
+        core_options: dict[str, int] | None = None,
     ) -> None:
         self.key = key
         self.tls = tls
-        self.protocol = HTTP2Connection()
+        # core_options: the header limits of `Limits`, when they are not the core's defaults.
+        self.protocol = (
+            HTTP2Connection() if core_options is None else HTTP2Connection(**core_options)
+        )
         self.transport: asyncio.Transport | None = None
         self.streams: dict[int, AsyncHTTP2Stream] = {}
         self.closed = False  # closed by us, or lost
@@ -506,7 +535,15 @@ class AsyncHTTP2Connection(asyncio.Protocol):
         waiter = self._loop.create_future()
         stream.write_waiter = waiter
         self._write_waiting.add(stream)
-        if timeout is not None:
+        total = stream.total
+        if total is not None:
+            wait, by_deadline = total.cap(timeout)
+            stream.write_timeout = timeout
+            stream.write_total = total if by_deadline else None
+            deadline = self._loop.time() + wait
+            stream.write_deadline = deadline
+            self._arm(deadline)
+        elif timeout is not None:
             stream.write_timeout = timeout
             deadline = self._loop.time() + timeout
             stream.write_deadline = deadline
@@ -541,7 +578,11 @@ class AsyncHTTP2Connection(asyncio.Protocol):
             if waiter is not None and not waiter.done():
                 if now >= stream.read_deadline:
                     stream.waiter = None
-                    waiter.set_exception(read_timeout_error(stream.read_timeout))
+                    if stream.read_total is not None:
+                        error = stream.read_total.error(ReadTimeout, "reading the response")
+                        waiter.set_exception(error)
+                    else:
+                        waiter.set_exception(read_timeout_error(stream.read_timeout))
                 elif next_deadline is None or stream.read_deadline < next_deadline:
                     next_deadline = stream.read_deadline
         for stream in list(self._write_waiting):
@@ -549,7 +590,11 @@ class AsyncHTTP2Connection(asyncio.Protocol):
             if waiter is not None and not waiter.done():
                 if now >= stream.write_deadline:
                     stream.write_waiter = None
-                    waiter.set_exception(write_timeout_error(stream.write_timeout))
+                    if stream.write_total is not None:
+                        late = stream.write_total.error(WriteTimeout, "writing the request")
+                        waiter.set_exception(late)
+                    else:
+                        waiter.set_exception(write_timeout_error(stream.write_timeout))
                 elif next_deadline is None or stream.write_deadline < next_deadline:
                     next_deadline = stream.write_deadline
         if next_deadline is not None:

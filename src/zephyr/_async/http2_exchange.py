@@ -45,7 +45,7 @@ def h2_exchange(
     A plain function that starts the exchange and returns the coroutine completing it: one
     coroutine frame fewer to resume on every wake-up of the request's task.
     """
-    stream = AsyncHTTP2Stream(connection, timeouts.get("read"))
+    stream = AsyncHTTP2Stream(connection, timeouts.get("read"), timeouts.get("deadline"))
     try:
         pending = _start(connection, request, stream)
     except BaseException:

@@ -26,6 +26,7 @@ from .._protocol.http11 import HTTP11Connection
 from .._streams import SyncByteStream
 
 if TYPE_CHECKING:
+    from .._deadline import Deadline
     from .._request import Request
     from .network_stream import SyncNetworkStream
 
@@ -201,10 +202,19 @@ class SyncHTTP11Connection(SyncSocketConnection):
     __slots__ = ("network_stream", "protocol")
 
     def __init__(
-        self, key: tuple[Any, ...], sock: socket.socket, *, timeout: float | None, tls: bool
+        self,
+        key: tuple[Any, ...],
+        sock: socket.socket,
+        *,
+        timeout: float | None,
+        tls: bool,
+        core_options: dict[str, int] | None = None,
     ) -> None:
         super().__init__(key, sock, timeout=timeout, tls=tls)
-        self.protocol = HTTP11Connection()
+        # core_options: the header limits of `Limits`, when they are not the core's defaults.
+        self.protocol = (
+            HTTP11Connection() if core_options is None else HTTP11Connection(**core_options)
+        )
         # The `network_stream` extension of this connection's responses, made on the first.
         self.network_stream: SyncNetworkStream | None = None
 
@@ -242,6 +252,32 @@ class SyncHTTP11Connection(SyncSocketConnection):
 
     def start_next_cycle(self) -> None:
         self.protocol.start_next_cycle()
+
+    def send_request_by(
+        self, request: Request, write_timeout: float | None, deadline: Deadline
+    ) -> None:
+        """`send_request` bounded by the request's total deadline too."""
+        wait, by_deadline = deadline.cap(write_timeout)
+        if by_deadline and wait <= 0.0:
+            raise deadline.error(WriteTimeout, "writing the request")
+        try:
+            self.send_request(request, wait)
+        except WriteTimeout as exc:
+            if by_deadline:
+                raise deadline.error(WriteTimeout, "writing the request") from exc.__cause__
+            raise
+
+    def recv_data_by(self, read_timeout: float | None, deadline: Deadline) -> bytes | memoryview:
+        """`recv_data` bounded by the request's total deadline too."""
+        wait, by_deadline = deadline.cap(read_timeout)
+        if by_deadline and wait <= 0.0:
+            raise deadline.error(ReadTimeout, "reading the response")
+        try:
+            return self.recv_data(wait)
+        except ReadTimeout as exc:
+            if by_deadline:
+                raise deadline.error(ReadTimeout, "reading the response") from exc.__cause__
+            raise
 
     def recv_data(self, read_timeout: float | None) -> bytes | memoryview:
         """`recv()` for the HTTP/1.1 parser: a large read (over 64 KiB) comes as a view of the

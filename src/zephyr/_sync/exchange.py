@@ -30,6 +30,7 @@ from .._streams import ByteStream, SyncByteStream
 from .network_stream import SyncNetworkStream
 
 if TYPE_CHECKING:
+    from .._deadline import Deadline
     from .._request import Request
     from .connection import SyncHTTP11Connection
 
@@ -59,9 +60,13 @@ def exchange(
     try:
         started = _perf_counter()
         read_timeout = timeouts.get("read")
+        deadline: Deadline | None = timeouts.get("deadline")
         write_error: WriteError | None = None
         try:
-            connection.send_request(request, timeouts.get("write"))
+            if deadline is None:
+                connection.send_request(request, timeouts.get("write"))
+            else:
+                connection.send_request_by(request, timeouts.get("write"), deadline)
         except WriteError as exc:
             # The server may have answered early (a 413, a 401) and closed while the body was
             # still going out: its response is worth more than our write error.
@@ -69,7 +74,10 @@ def exchange(
         sent = _perf_counter()
         timing["request_sent"] = sent - started
         try:
-            data = connection.recv_data(read_timeout)
+            if deadline is None:
+                data = connection.recv_data(read_timeout)
+            else:
+                data = connection.recv_data_by(read_timeout, deadline)
         except ReadError as exc:
             _first_read_failed(connection, exc, write_error)
         if not data or write_error is not None:
@@ -80,11 +88,16 @@ def exchange(
             events = protocol.receive_data(data) if data else protocol.receive_eof()
             for index, event in enumerate(events):
                 if type(event) is ResponseReceived:
-                    return _response(event, events, index, connection, read_timeout, owner, timing)
+                    return _response(
+                        event, events, index, connection, read_timeout, deadline, owner, timing
+                    )
                 if type(event) is ConnectionUpgraded:
                     return _upgraded(event, connection, owner, timing)
                 assert type(event) is InformationalResponseReceived  # 1xx: skipped, as HTTPX
-            data = connection.recv_data(read_timeout)
+            if deadline is None:
+                data = connection.recv_data(read_timeout)
+            else:
+                data = connection.recv_data_by(read_timeout, deadline)
     except BaseException:
         connection.close()
         owner.release_connection(connection, False)
@@ -125,6 +138,7 @@ def _response(
     index: int,
     connection: SyncHTTP11Connection,
     read_timeout: float | None,
+    deadline: Deadline | None,
     owner: ConnectionOwner,
     timing: dict[str, float],
 ) -> Response:
@@ -144,7 +158,7 @@ def _response(
                 pending.append(later.data)
             elif type(later) is ResponseEnded:
                 ended = True
-    stream = HTTP11ResponseStream(connection, owner, read_timeout, pending)
+    stream = HTTP11ResponseStream(connection, owner, read_timeout, pending, deadline)
     network_stream = connection.network_stream
     if network_stream is None:
         # One per connection, made on its first response: past a 101 (see `_upgraded`) it is
@@ -195,7 +209,7 @@ class HTTP11ResponseStream(SyncByteStream):
     connection went back to the pool the moment the response ended).
     """
 
-    __slots__ = ("_connection", "_done", "_owner", "_pending", "_read_timeout")
+    __slots__ = ("_connection", "_deadline", "_done", "_owner", "_pending", "_read_timeout")
 
     def __init__(
         self,
@@ -203,8 +217,11 @@ class HTTP11ResponseStream(SyncByteStream):
         owner: ConnectionOwner,
         read_timeout: float | None,
         pending: list[bytes],
+        deadline: Deadline | None = None,
     ) -> None:
         self._connection = connection
+        # The request's total deadline (`Timeout(total=)`): it bounds reading the body too.
+        self._deadline = deadline
         self._owner = owner
         self._read_timeout = read_timeout
         self._pending = pending
@@ -220,9 +237,13 @@ class HTTP11ResponseStream(SyncByteStream):
         connection = self._connection
         protocol = connection.protocol
         read_timeout = self._read_timeout
+        deadline = self._deadline
         try:
             while True:
-                data = connection.recv_data(read_timeout)
+                if deadline is None:
+                    data = connection.recv_data(read_timeout)
+                else:
+                    data = connection.recv_data_by(read_timeout, deadline)
                 events = protocol.receive_data(data) if data else protocol.receive_eof()
                 for event in events:
                     if type(event) is DataReceived:

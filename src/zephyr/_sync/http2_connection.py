@@ -66,6 +66,7 @@ from .._streams import SyncByteStream
 from .connection import SyncSocketConnection
 
 if TYPE_CHECKING:
+    from .._deadline import Deadline
     from .._request import Request
 
 __all__ = ["HTTP2Owner", "NoStream", "SyncHTTP2Connection", "exchange_http2"]
@@ -147,9 +148,11 @@ class SyncHTTP2Connection(SyncSocketConnection):
         timeout: float | None,
         tls: bool,
         owner: HTTP2Owner,
+        core_options: dict[str, int] | None = None,
     ) -> None:
         super().__init__(key, sock, timeout=timeout, tls=tls)
-        self.core = HTTP2Connection()
+        # core_options: the header limits of `Limits`, when they are not the core's defaults.
+        self.core = HTTP2Connection() if core_options is None else HTTP2Connection(**core_options)
         self._owner = owner
         self._lock = threading.Lock()
         self._outbox: list[bytes] = []
@@ -338,17 +341,29 @@ class SyncHTTP2Connection(SyncSocketConnection):
             view = view[accepted:]
             self._wait(stream, deadline, write_timeout, for_credit=True)
 
-    def next_events(self, stream: _Stream, read_timeout: float | None) -> deque[Any]:
+    def next_events(
+        self, stream: _Stream, read_timeout: float | None, total: Deadline | None = None
+    ) -> deque[Any]:
         """The events filed for the stream, waiting (or reading) for some up to
-        `read_timeout`. Raises the stream's error once its events are taken."""
+        `read_timeout` (and the request's total deadline, `total`). Raises the stream's error
+        once its events are taken."""
         lock = self._lock
         with lock:
             events = stream.events
             if events:
                 stream.events = deque()
                 return events
-        deadline = None if read_timeout is None else _monotonic() + read_timeout
-        self._wait(stream, deadline, read_timeout, for_credit=False)
+        if total is None:
+            deadline = None if read_timeout is None else _monotonic() + read_timeout
+            self._wait(stream, deadline, read_timeout, for_credit=False)
+        else:
+            wait, by_deadline = total.cap(read_timeout)
+            try:
+                self._wait(stream, _monotonic() + wait, wait, for_credit=False)
+            except ReadTimeout:
+                if by_deadline:
+                    raise total.error(ReadTimeout, "reading the response") from None
+                raise
         with lock:
             events = stream.events
             stream.events = deque()
@@ -664,6 +679,12 @@ def exchange_http2(
     The stream is given back (reset if unfinished) on any failure."""
     started = _perf_counter()
     write_timeout = timeouts.get("write")
+    total: Deadline | None = timeouts.get("deadline")
+    write_total: Deadline | None = None
+    if total is not None:
+        # The request goes out under the timeout left when it starts.
+        write_timeout, by_deadline = total.cap(write_timeout)
+        write_total = total if by_deadline else None
     body, body_stream = request_body(request)
     if body_stream is not None and not isinstance(body_stream, SyncByteStream):
         connection._owner.release_stream(connection)
@@ -677,37 +698,42 @@ def exchange_http2(
         connection._owner.release_stream(connection)
         raise
     try:
-        if out is not None:
-            try:
-                connection.write_out(out, write_timeout)
-            except WriteError as exc:
-                # The server may have closed the connection as we wrote (after a GOAWAY we
-                # had not read yet): the stream's own verdict says if it may be sent again.
-                error = stream.error
-                if isinstance(error, (Unprocessed, StaleConnection)):
-                    raise error from exc
-                if not stream.received or body or body_stream is not None:
-                    raise
-                # The server answered this request, then closed the connection as the writer
-                # was writing what other streams queued (after a GOAWAY: RFC 9113 §6.8): the
-                # answer is read below, and ends with the stream's error if incomplete.
-        if body:
-            connection.send_body(stream, body, body_stream is None, write_timeout)
-        if body_stream is not None:
-            for chunk in body_stream:
-                if chunk:
-                    connection.send_body(stream, chunk, False, write_timeout)
-            connection.send_body(stream, b"", True, write_timeout)
+        try:
+            if out is not None:
+                try:
+                    connection.write_out(out, write_timeout)
+                except WriteError as exc:
+                    # The server may have closed the connection as we wrote (after a GOAWAY we
+                    # had not read yet): the stream's own verdict says if it may be sent again.
+                    error = stream.error
+                    if isinstance(error, (Unprocessed, StaleConnection)):
+                        raise error from exc
+                    if not stream.received or body or body_stream is not None:
+                        raise
+                    # The server answered this request, then closed the connection as the writer
+                    # was writing what other streams queued (after a GOAWAY: RFC 9113 §6.8): the
+                    # answer is read below, and ends with the stream's error if incomplete.
+            if body:
+                connection.send_body(stream, body, body_stream is None, write_timeout)
+            if body_stream is not None:
+                for chunk in body_stream:
+                    if chunk:
+                        connection.send_body(stream, chunk, False, write_timeout)
+                connection.send_body(stream, b"", True, write_timeout)
+        except WriteTimeout:
+            if write_total is not None:
+                raise write_total.error(WriteTimeout, "writing the request") from None
+            raise
         sent = _perf_counter()
         timing["request_sent"] = sent - started
         read_timeout = timeouts.get("read")
         while True:
-            events = connection.next_events(stream, read_timeout)
+            events = connection.next_events(stream, read_timeout, total)
             while events:
                 event = events.popleft()
                 if type(event) is StreamResponseReceived:
                     timing["first_byte"] = _perf_counter() - sent
-                    return _response(connection, stream, event, events, read_timeout, timing)
+                    return _response(connection, stream, event, events, read_timeout, total, timing)
     except BaseException:
         connection.finish_stream(stream)
         raise
@@ -719,9 +745,10 @@ def _response(
     event: StreamResponseReceived,
     pending: deque[Any],
     read_timeout: float | None,
+    total: Deadline | None,
     timing: dict[str, float],
 ) -> Response:
-    body = HTTP2ResponseStream(connection, stream, read_timeout, pending)
+    body = HTTP2ResponseStream(connection, stream, read_timeout, pending, total)
     response = Response(
         event.status_code,
         headers=Headers._from_raw(event.headers),
@@ -739,7 +766,7 @@ class HTTP2ResponseStream(SyncByteStream):
     goes back to the server as the consumer takes each piece. `close()` before the end
     resets the stream (CANCEL); the connection and its other streams go on."""
 
-    __slots__ = ("_connection", "_done", "_pending", "_read_timeout", "_stream")
+    __slots__ = ("_connection", "_done", "_pending", "_read_timeout", "_stream", "_total")
 
     def __init__(
         self,
@@ -747,8 +774,10 @@ class HTTP2ResponseStream(SyncByteStream):
         stream: _Stream,
         read_timeout: float | None,
         pending: deque[Any],
+        total: Deadline | None = None,
     ) -> None:
         self._connection = connection
+        self._total = total  # the request's total deadline: it bounds the body too
         self._stream = stream
         self._read_timeout = read_timeout
         self._pending = pending
@@ -786,7 +815,7 @@ class HTTP2ResponseStream(SyncByteStream):
                         self._done = True
                         connection.finish_stream(stream)
                         return
-                events = self._pending = connection.next_events(stream, read_timeout)
+                events = self._pending = connection.next_events(stream, read_timeout, self._total)
         except BaseException:
             self.close()
             raise

@@ -40,7 +40,8 @@ from .._async.exchange import (
 from .._async.http2_connection import AsyncHTTP2Connection, NegotiatingProtocol
 from .._async.http2_exchange import h2_exchange
 from .._config import DEFAULT_LIMITS, Limits
-from .._exceptions import ConnectError, ConnectTimeout, RequestError
+from .._deadline import bounded_wait
+from .._exceptions import ConnectError, ConnectTimeout, PoolTimeout, RequestError
 from .._h2_common import (
     RetryBudget,
     Unprocessed,
@@ -58,6 +59,7 @@ from .._io_common import (
     pool_timeout_error,
     retry_delay,
     route,
+    show_address,
 )
 from .._multiplex import PENDING, MultiplexIndex, StreamWaiter
 from .._pool import NEW_CONNECTION, POOL_FULL, PoolClosed, PoolState, PoolWaiter
@@ -68,6 +70,7 @@ from .base import AsyncBaseTransport
 if TYPE_CHECKING:
     import ssl
 
+    from .._deadline import Deadline
     from .._pool import _Signal
     from .._ssl import CertTypes, VerifyTypes
 
@@ -87,6 +90,12 @@ _CLOSE_GRACE = 1.0
 _MAX_HTTP1_ORIGINS = 1024
 
 _Connection = AsyncHTTP11Connection | AsyncHTTP2Connection
+
+
+def _pool_timeout(timeout: float | None, total: Deadline | None) -> PoolTimeout:
+    if total is not None:
+        return total.error(PoolTimeout, "waiting for a connection from the pool")
+    return pool_timeout_error(timeout)
 
 
 def _time_out(queued: _Queued | _StreamQueued) -> None:
@@ -124,6 +133,7 @@ class _Queued:
     """
 
     __slots__ = (
+        "deadline",
         "error",
         "owner",
         "pending",
@@ -141,11 +151,13 @@ class _Queued:
         ready: asyncio.Future[Any],
         request: Request | None,
         read_timeout: float | None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.owner = owner
         self.ready = ready
         self.request = request
         self.read_timeout = read_timeout
+        self.deadline = deadline
         self.waiter: PoolWaiter[PoolKey, _Connection]
         self.stream: AsyncHTTP11ResponseStream | None = None  # set once the request went out
         self.pending: Any = None  # what `start_exchange` left to send
@@ -161,7 +173,7 @@ class _Queued:
         # Only HTTP/1.1 connections are ever handed over: HTTP/2 ones never go idle.
         connection: AsyncHTTP11Connection | None = self.waiter.connection  # type: ignore[assignment]
         if connection is not None and not connection.closed and self.request is not None:
-            stream = AsyncHTTP11ResponseStream(connection, self.read_timeout)
+            stream = AsyncHTTP11ResponseStream(connection, self.read_timeout, self.deadline)
             try:
                 self.pending = start_exchange(connection, self.request, stream)
             except Exception as exc:  # refused before a byte was written; the task raises it
@@ -175,7 +187,7 @@ class _Queued:
                 self.stream = stream
                 # The task is woken once, by the response (or a failure): the same Future now
                 # waits for the response head.
-                connection.wake_on_news(ready, self.read_timeout)
+                connection.wake_on_news(ready, self.read_timeout, self.deadline)
                 return
         ready.set_result(True)
 
@@ -248,6 +260,9 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         self._retry_backoff_factor = 0.5
         self._socket_options = list(socket_options or ())
         self._pool: PoolState[PoolKey, _Connection] = PoolState(limits)
+        # The header limits for the protocol cores (None: the cores' defaults).
+        self._h11_options = limits.http11_core_options()
+        self._h2_options = limits.http2_core_options()
         # The schemes whose connections may turn out HTTP/2: none unless http2=True, so that
         # the HTTP/1.1 path pays one set lookup for it.
         self._h2_schemes = frozenset(
@@ -345,12 +360,14 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         """
         loop = self._loop
         assert loop is not None
-        queued = _Queued(self, loop.create_future(), request, timeouts.get("read"))
+        queued = _Queued(
+            self, loop.create_future(), request, timeouts.get("read"), timeouts.get("deadline")
+        )
         queued.waiter = self._pool.wait(key, queued)
-        pool_timeout = timeouts.get("pool")
+        pool_timeout, wait, total = bounded_wait(timeouts, "pool")
         timer = None
-        if pool_timeout is not None:
-            timer = self._watch_pool_deadline(queued, loop.time() + pool_timeout)
+        if wait is not None:
+            timer = self._watch_pool_deadline(queued, loop.time() + wait)
         if multiplexed:
             # A request that may share an HTTP/2 connection: see `_redirect_slot_waiters`.
             slot_waiters = self._slot_waiters.get(key)
@@ -378,7 +395,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         if not waiter.granted and not waiter.closed:
             # Timed out. (Served after the deadline but before we ran: ours after all.)
             self._pool.cancel_wait(waiter, loop.time())
-            raise pool_timeout_error(pool_timeout)
+            raise _pool_timeout(pool_timeout, total)
         if waiter.closed:
             raise closed_error()
         if queued.error is not None:
@@ -521,10 +538,10 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         waiter = queued.waiter = index.wait(key, queued.wake)
         if waiter.closed:
             raise closed_error()
-        pool_timeout = timeouts.get("pool")
+        pool_timeout, wait, total = bounded_wait(timeouts, "pool")
         timer = None
-        if pool_timeout is not None:
-            timer = self._watch_pool_deadline(queued, loop.time() + pool_timeout)
+        if wait is not None:
+            timer = self._watch_pool_deadline(queued, loop.time() + wait)
         try:
             await queued.ready
         except BaseException:
@@ -545,7 +562,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         if waiter.retry:
             return None
         index.cancel_wait(waiter, loop.time())
-        raise pool_timeout_error(pool_timeout)
+        raise _pool_timeout(pool_timeout, total)
 
     async def _open_multiplexed(
         self, key: PoolKey, sni: str | None, timeouts: dict[str, Any], timing: dict[str, float]
@@ -561,11 +578,14 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             index.begin_connect(key)
             if key in self._slot_waiters:
                 self._redirect_slot_waiters(key)
+        connect_timeout: float | None = timeouts.get("connect")
+        total: Deadline | None = None
         try:
             connection = await self._open(key, sni, timeouts, timing)
             if type(connection) is AsyncHTTP2Connection:
+                connect_timeout, wait, total = bounded_wait(timeouts, "connect")
                 try:
-                    await connection.wait_for_settings(timeouts.get("connect"))
+                    await connection.wait_for_settings(wait)
                 except BaseException:
                     connection.close()  # its slot goes back with it
                     raise
@@ -577,9 +597,12 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         except TimeoutError:
             if coalesce:
                 index.connect_done(key)
+            if total is not None:
+                raise total.error(
+                    ConnectTimeout, "waiting for the server's HTTP/2 SETTINGS"
+                ) from None
             raise ConnectTimeout(
-                f"Timed out waiting for the server's HTTP/2 SETTINGS after "
-                f"{timeouts.get('connect')} s."
+                f"Timed out waiting for the server's HTTP/2 SETTINGS after {connect_timeout} s."
             ) from None
         except BaseException:
             if coalesce:
@@ -690,14 +713,21 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         try:
             attempt = 0
             while True:
+                _, wait, total = bounded_wait(timeouts, "connect")
                 try:
-                    connection = await self._connect(key, sni, timeouts.get("connect"), timing)
+                    connection = await self._connect(key, sni, wait, timing)
                     break
                 except (ConnectError, ConnectTimeout) as exc:
+                    if total is not None and isinstance(exc, ConnectTimeout):
+                        where = show_address(key[1].decode("ascii"), key[2])
+                        raise total.error(ConnectTimeout, f"connecting to {where}") from exc
                     if attempt >= self._retries:
                         raise
                     attempt += 1
                     delay = self._retry_delay(attempt)
+                    deadline: Deadline | None = timeouts.get("deadline")
+                    if deadline is not None and delay >= deadline.remaining():
+                        raise  # the next attempt would start after the total deadline
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug("connect to %s failed (%s); retry in %.2f s", key, exc, delay)
                     await asyncio.sleep(delay)
@@ -732,13 +762,17 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         protocol: asyncio.Protocol
         negotiating: NegotiatingProtocol | None = None
         if key[0] not in self._h2_schemes:
-            protocol = connection = AsyncHTTP11Connection(key, loop, self, tls=tls)
+            protocol = connection = AsyncHTTP11Connection(
+                key, loop, self, tls=tls, core_options=self._h11_options
+            )
         elif tls:
             # Which protocol the connection speaks is known after the handshake only (ALPN).
             protocol = negotiating = NegotiatingProtocol()
         else:
             assert is_h2c(scheme, self._http1, self._http2)
-            protocol = connection = AsyncHTTP2Connection(key, loop, self, tls=False)
+            protocol = connection = AsyncHTTP2Connection(
+                key, loop, self, tls=False, core_options=self._h2_options
+            )
         transport = await open_connection(
             loop,
             protocol,
@@ -759,9 +793,13 @@ class AsyncHTTPTransport(AsyncBaseTransport):
                 transport.abort()
                 raise
             if http2:
-                connection = AsyncHTTP2Connection(key, loop, self, tls=True)
+                connection = AsyncHTTP2Connection(
+                    key, loop, self, tls=True, core_options=self._h2_options
+                )
             else:
-                connection = AsyncHTTP11Connection(key, loop, self, tls=True)
+                connection = AsyncHTTP11Connection(
+                    key, loop, self, tls=True, core_options=self._h11_options
+                )
             negotiating.hand_over(connection)
         if logger.isEnabledFor(logging.DEBUG):
             where = (

@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from .._config import DEFAULT_LIMITS, Limits
-from .._exceptions import ConnectError, ConnectTimeout, RequestError
+from .._deadline import Deadline, bounded_wait
+from .._exceptions import ConnectError, ConnectTimeout, PoolTimeout, RequestError
 from .._h2_common import RetryBudget, Unprocessed, is_h2c, may_be_http2, negotiated_http2
 from .._io_common import (
     PoolKey,
@@ -35,6 +36,7 @@ from .._io_common import (
     pool_timeout_error,
     retry_delay,
     route,
+    show_address,
 )
 from .._multiplex import PENDING, MultiplexIndex, StreamWaiter
 from .._pool import NEW_CONNECTION, POOL_FULL, PoolClosed, PoolState, PoolWaiter
@@ -109,6 +111,9 @@ class HTTPTransport(BaseTransport):
         self._retry_backoff_factor = 0.5
         self._socket_options = list(socket_options or ())
         self._pool: PoolState[PoolKey, AnyConnection] = PoolState(limits)
+        # The header limits for the protocol cores (None: the cores' defaults).
+        self._h11_options = limits.http11_core_options()
+        self._h2_options = limits.http2_core_options()
         # The shared HTTP/2 connections; None when HTTP/2 is off, which is all the HTTP/1.1
         # path ever checks.
         self._index: MultiplexIndex[PoolKey, SyncHTTP2Connection] | None = (
@@ -207,8 +212,8 @@ class HTTPTransport(BaseTransport):
         index = self._index
         assert index is not None
         pool = self._pool
-        pool_timeout = timeouts.get("pool")
-        deadline = None if pool_timeout is None else _monotonic() + pool_timeout
+        pool_timeout, wait, total = bounded_wait(timeouts, "pool")
+        deadline = None if wait is None else _monotonic() + wait
         while True:
             ready: threading.Event | None = None
             stream_waiter: StreamWaiter[PoolKey, SyncHTTP2Connection] | None = None
@@ -239,7 +244,7 @@ class HTTPTransport(BaseTransport):
                 _close_all(closing)
             if ready is not None:
                 got = self._wait_multiplexed(
-                    key, ready, pool_waiter, stream_waiter, deadline, pool_timeout
+                    key, ready, pool_waiter, stream_waiter, deadline, pool_timeout, total
                 )
                 if got is None:
                     continue  # sent back to the start: the index or the pool has news
@@ -264,6 +269,7 @@ class HTTPTransport(BaseTransport):
         stream_waiter: StreamWaiter[PoolKey, SyncHTTP2Connection] | None,
         deadline: float | None,
         pool_timeout: float | None,
+        total: Deadline | None = None,
     ) -> Any:
         """Wait for a stream, a pooled connection or a slot, whichever comes first. Returns
         a connection, NEW_CONNECTION (a slot: open one), or None (start over)."""
@@ -309,7 +315,7 @@ class HTTPTransport(BaseTransport):
         if closing:
             _close_all(closing)
         if result is _TIMED_OUT:
-            raise pool_timeout_error(pool_timeout)
+            raise _pool_timeout(pool_timeout, total)
         return result
 
     def _open_multiplexed(
@@ -384,7 +390,7 @@ class HTTPTransport(BaseTransport):
     ) -> SyncHTTP11Connection:
         """A live connection for `key`, from the pool or newly opened, now in our hands."""
         while True:
-            connection = self._acquire(key, timeouts.get("pool"))
+            connection = self._acquire(key, timeouts)
             if connection is None:
                 # HTTP/1.1: this path serves only requests that cannot become HTTP/2.
                 return cast(SyncHTTP11Connection, self._open(key, sni, timeouts, timing))
@@ -398,7 +404,7 @@ class HTTPTransport(BaseTransport):
             connection.close()
             self.release_connection(connection, False)
 
-    def _acquire(self, key: PoolKey, pool_timeout: float | None) -> SyncHTTP11Connection | None:
+    def _acquire(self, key: PoolKey, timeouts: dict[str, Any]) -> SyncHTTP11Connection | None:
         """An idle connection (in use now), or None: a slot is reserved, open a connection."""
         pool = self._pool
         waiter: PoolWaiter[PoolKey, AnyConnection] | None = None
@@ -416,7 +422,7 @@ class HTTPTransport(BaseTransport):
         if closing:
             _close_all(closing)
         if waiter is not None:
-            return self._wait(waiter, ready, pool_timeout)
+            return self._wait(waiter, ready, timeouts)
         if got is NEW_CONNECTION:
             return None
         return cast(SyncHTTP11Connection, got)
@@ -425,15 +431,16 @@ class HTTPTransport(BaseTransport):
         self,
         waiter: PoolWaiter[PoolKey, AnyConnection],
         ready: threading.Event,
-        pool_timeout: float | None,
+        timeouts: dict[str, Any],
     ) -> SyncHTTP11Connection | None:
-        if not ready.wait(pool_timeout):
+        pool_timeout, wait, total = bounded_wait(timeouts, "pool")
+        if not ready.wait(wait):
             with self._lock:
                 # The pool may have granted us a connection between the timeout and the lock:
                 # then it is ours after all.
                 if not waiter.granted and not waiter.closed:
                     self._pool.cancel_wait(waiter, _monotonic())
-                    raise pool_timeout_error(pool_timeout)
+                    raise _pool_timeout(pool_timeout, total)
         if waiter.closed:
             raise closed_error()
         return cast(SyncHTTP11Connection | None, waiter.connection)
@@ -445,14 +452,21 @@ class HTTPTransport(BaseTransport):
         try:
             attempt = 0
             while True:
+                _, wait, total = bounded_wait(timeouts, "connect")
                 try:
-                    connection = self._connect(key, sni, timeouts.get("connect"), timing)
+                    connection = self._connect(key, sni, wait, timing)
                     break
                 except (ConnectError, ConnectTimeout) as exc:
+                    if total is not None and isinstance(exc, ConnectTimeout):
+                        where = show_address(key[1].decode("ascii"), key[2])
+                        raise total.error(ConnectTimeout, f"connecting to {where}") from exc
                     if attempt >= self._retries:
                         raise
                     attempt += 1
                     delay = self._retry_delay(attempt)
+                    deadline: Deadline | None = timeouts.get("deadline")
+                    if deadline is not None and delay >= deadline.remaining():
+                        raise  # the next attempt would start after the total deadline
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug("connect to %s failed (%s); retry in %.2f s", key, exc, delay)
                     time.sleep(delay)
@@ -515,12 +529,16 @@ class HTTPTransport(BaseTransport):
                 http2 = is_h2c(scheme, self._http1, self._http2)
             if http2:
                 return self._start_http2(key, sock, connect_timeout, tls)
-        return SyncHTTP11Connection(key, sock, timeout=connect_timeout, tls=tls)
+        return SyncHTTP11Connection(
+            key, sock, timeout=connect_timeout, tls=tls, core_options=self._h11_options
+        )
 
     def _start_http2(
         self, key: PoolKey, sock: Any, connect_timeout: float | None, tls: bool
     ) -> SyncHTTP2Connection:
-        connection = SyncHTTP2Connection(key, sock, timeout=connect_timeout, tls=tls, owner=self)
+        connection = SyncHTTP2Connection(
+            key, sock, timeout=connect_timeout, tls=tls, owner=self, core_options=self._h2_options
+        )
         try:
             connection.capacity = connection.handshake(connect_timeout)
         except BaseException:
@@ -575,6 +593,12 @@ class HTTPTransport(BaseTransport):
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("transport closed: closing %d connection(s)", len(closing))
         _close_all(closing)
+
+
+def _pool_timeout(timeout: float | None, total: Deadline | None) -> PoolTimeout:
+    if total is not None:
+        return total.error(PoolTimeout, "waiting for a connection from the pool")
+    return pool_timeout_error(timeout)
 
 
 def _close_all(connections: list[AnyConnection]) -> None:
