@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping
@@ -322,6 +321,8 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
             except StopAsyncIteration:
                 return None
         if isinstance(action, Sleep):
+            import asyncio  # not at import: `import zephyr` need not load asyncio (~18 ms)
+
             await asyncio.sleep(action.seconds)
             return None
         raise TypeError(f"Unknown flow action {action!r}")  # pragma: no cover
