@@ -31,9 +31,16 @@ from hyperframe.frame import GoAwayFrame
 
 from scripted_server import ScriptedConnection, ScriptedServer
 
-__all__ = ["H2Request", "H2ScriptedConnection", "H2ScriptedServer", "serve_all"]
+__all__ = ["H2Request", "H2ScriptedConnection", "H2ScriptedServer", "raw_frame", "serve_all"]
 
 _WAIT = 5.0  # bound on every wait of a script: a broken client fails a test, never hangs it
+
+
+def raw_frame(frame_type: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
+    """One frame built by hand (RFC 9113 §4.1: a 24-bit length, type, flags, a 31-bit stream
+    id, then the payload), for what h2 would refuse to send; write it with `send_raw`."""
+    header = len(payload).to_bytes(3, "big") + bytes((frame_type, flags))
+    return header + (stream_id & 0x7FFF_FFFF).to_bytes(4, "big") + payload
 
 
 class H2Request:
@@ -225,6 +232,13 @@ class H2ScriptedConnection:
     def ping(self, data: bytes) -> None:
         self.h2.ping(data)
         self.flush()
+
+    def send_raw(self, data: bytes) -> None:
+        """Write `data` as it is (hand-built frames, see `raw_frame`), after what h2 queued.
+        h2 knows nothing of it: frames that change its state (a header block, which moves the
+        HPACK context) leave h2 out of step with the client."""
+        self.flush()
+        self.sock.sendall(data)
 
 
 H2Script = Callable[[H2ScriptedConnection], None]

@@ -228,6 +228,7 @@ class AsyncHTTP2Connection(asyncio.Protocol):
         "_loop",
         "_lost_exc",
         "_owner",
+        "_reading_paused",
         "_settings_waiter",
         "_timer",
         "_write_waiting",
@@ -264,6 +265,7 @@ class AsyncHTTP2Connection(asyncio.Protocol):
         self.close_error: Exception | None = None  # what the streams in flight got
         self.lost = False  # connection_lost was called
         self.writing_paused = False
+        self._reading_paused = False  # by pause_writing: see there
         self.settings_received = False  # the server's first SETTINGS arrived
         self._loop = loop
         self._owner = owner
@@ -353,11 +355,28 @@ class AsyncHTTP2Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.writing_paused = True
+        # What we write unasked (PING and SETTINGS acknowledgements, resets of streams the
+        # server writes to after they closed) piles up in the transport's buffer while the
+        # server does not read it: a PING flood would grow it without end (CVE-2019-9512).
+        # So reading stops until the server has taken what we wrote, unless a request body
+        # is going out: its writer needs the server's WINDOW_UPDATEs to go on.
+        transport = self.transport
+        if transport is not None and not self.closed and not self._uploading():
+            self._reading_paused = True
+            transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.writing_paused = False
+        if self._reading_paused:
+            self._reading_paused = False
+            transport = self.transport
+            if transport is not None and not self.closed:
+                transport.resume_reading()
         for stream in list(self._write_waiting):
             _wake_writer(stream)
+
+    def _uploading(self) -> bool:
+        return any(stream.sending for stream in self.streams.values())
 
     # -- streams --------------------------------------------------------------------------------
 
