@@ -26,7 +26,8 @@ typecheck: $(STAMP)
 
 # The HTTP/2 core runs on jh2 when installed (the dependency), and on h2 otherwise: the
 # HTTP/2 tests run a second time on h2 so that the fallback stays proven.
-H2_TESTS := tests/test_protocol_http2.py tests/test_http2_client.py tests/test_async_http2.py
+H2_TESTS := tests/test_protocol_http2.py tests/test_http2_client.py tests/test_async_http2.py \
+	tests/test_http2_hostile.py
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -W error -q
 	ZEPHYR_HTTP2_LIBRARY=h2 $(BIN)/python -m pytest -W error -q $(H2_TESTS)
