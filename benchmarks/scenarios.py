@@ -34,7 +34,7 @@ H2_IN_FLIGHT = 100
 H2_CONNECTIONS = 1
 # The HTTP/2 download figure: h2-big's rate over each of these, per library, from one run.
 # big-tls is the fair comparison (the same TLS listener, ALPN http/1.1 instead of h2); big is
-# cleartext HTTP/1.1, zephyr's headline download.
+# cleartext HTTP/1.1, zephyr's headline download, to be set against h2c-big (cleartext HTTP/2).
 H2_DOWNLOAD_BASELINES = ["big-tls", "big"]
 
 # The order libraries are listed in: zephyr first, then the peers.
@@ -140,6 +140,14 @@ SCENARIOS = [
     Scenario(
         name="h2-big",
         what="stream GET /big (100 MiB) over TLS with HTTP/2 (ALPN h2), 3 times",
+        unit="MiB/s",
+        count=3,
+        warmup=1,
+        item_bytes=BIG_SIZE,
+    ),
+    Scenario(
+        name="h2c-big",
+        what="stream GET /big (100 MiB) over cleartext HTTP/2 (prior knowledge), 3 times",
         unit="MiB/s",
         count=3,
         warmup=1,

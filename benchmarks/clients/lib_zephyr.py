@@ -93,6 +93,12 @@ def h2_big(config: Config) -> Iterator[Run]:
         yield _download(client, config.https + "/big", config, "HTTP/2")
 
 
+@bench("h2c-big")
+def h2c_big(config: Config) -> Iterator[Run]:
+    with _client(config, http1=False, http2=True) as client:
+        yield _download(client, config.h2c + "/big", config, "HTTP/2")
+
+
 @bench("up")
 def up(config: Config) -> Iterator[Run]:
     data = bytes(config.upload_size)
