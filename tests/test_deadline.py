@@ -277,6 +277,29 @@ def test_total_deadline_while_writing(client_factory: ClientFactory) -> None:
     client.close()
 
 
+def test_total_deadline_while_a_slow_reader_takes_a_large_body(
+    client_factory: ClientFactory,
+) -> None:
+    # The server keeps reading, slowly (64 KiB every 10 ms: 64 MiB would take 10 s), so no
+    # single wait ever times out: the deadline must stop the write between its slices.
+    stop = threading.Event()
+
+    def slow_reader(conn: ScriptedConnection) -> None:
+        while not stop.is_set() and conn.recv(65536):
+            time.sleep(0.01)
+
+    client = client_factory(timeout=zephyr.Timeout(5.0, total=0.5))
+    with ScriptedServer(slow_reader) as server:
+        try:
+            started = time.monotonic()
+            with pytest.raises(zephyr.WriteTimeout, match=r"total deadline of 0\.5 s"):
+                client.post(server.url, content=b"x" * (64 * 1024 * 1024))
+            assert time.monotonic() - started < NOT_HUNG
+        finally:
+            stop.set()
+    client.close()
+
+
 # -- the Deadline itself ---------------------------------------------------------------------
 
 

@@ -323,7 +323,7 @@ def test_large_bytes_upload() -> None:
             digest = hashlib.sha256(request[1]).hexdigest().encode()
             conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n" + digest)
 
-    body = random.Random(1).randbytes(5 * 1024 * 1024)
+    body = random.Random(1).randbytes(5 * 1024 * 1024 + 123)  # 1 MiB write slices, and a rest
     with ScriptedServer(script) as scripted, HTTPTransport() as transport:
         response = transport.handle_request(Request("POST", scripted.url, content=body))
         assert response.read() == hashlib.sha256(body).hexdigest().encode()

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["READ_BUFFER_SIZE", "SyncHTTP11Connection", "SyncSocketConnection"]
 
 READ_BUFFER_SIZE = 256 * 1024
+# Writes larger than this go out in slices of it (see `_write_slices`).
+WRITE_SLICE = 1024 * 1024
 # Reads larger than this go to the HTTP/1.1 parser as views of the buffer (`recv_data`).
 _VIEW_MIN_SIZE = 64 * 1024
 
@@ -53,6 +55,7 @@ class SyncSocketConnection:
         "_poller",
         "_read_timeout",
         "_view",
+        "_write_deadline",
         "_write_timeout",
         "closed",
         "key",
@@ -82,18 +85,38 @@ class SyncSocketConnection:
             self._set_read_timeout(timeout)
             self._set_write_timeout(timeout)
         self._poller: Any = None
+        self._write_deadline: Deadline | None = None  # the total deadline of a request's write
         self.used = False  # has served a request: a failure may be a stale keep-alive
         self.closed = False
 
     def _write(self, data: bytes | memoryview) -> None:
         try:
-            self.sock.sendall(data)
+            if len(data) <= WRITE_SLICE:
+                self.sock.sendall(data)
+            else:
+                self._write_slices(data)
         except (TimeoutError, BlockingIOError) as exc:  # BlockingIOError: SO_SNDTIMEO ran out
             raise WriteTimeout(
                 f"Timed out writing the request after {self._write_timeout} s."
             ) from exc
         except OSError as exc:
             raise WriteError(f"Could not write the request: {_describe(exc)}") from exc
+
+    def _write_slices(self, data: bytes | memoryview) -> None:
+        # A large body goes out a slice at a time, uncopied: one `sendall` of 100 MiB measured
+        # 2,500-2,700 MiB/s with dips to ~500, 1 MiB slices 3,300-3,400 without dips (nginx,
+        # loopback). The write timeout then bounds each slice's wait for the server to read.
+        view = memoryview(data)
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
+        sendall = self.sock.sendall
+        deadline = self._write_deadline
+        for start in range(0, len(view), WRITE_SLICE):
+            if deadline is not None and start and deadline.expired():
+                # Each slice's wait is capped by what was left at the start of the write:
+                # past the deadline, the next one does not begin.
+                raise TimeoutError("the total deadline passed between slices")
+            sendall(view[start : start + WRITE_SLICE])
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -260,12 +283,15 @@ class SyncHTTP11Connection(SyncSocketConnection):
         wait, by_deadline = deadline.cap(write_timeout)
         if by_deadline and wait <= 0.0:
             raise deadline.error(WriteTimeout, "writing the request")
+        self._write_deadline = deadline
         try:
             self.send_request(request, wait)
         except WriteTimeout as exc:
-            if by_deadline:
+            if by_deadline or deadline.expired():
                 raise deadline.error(WriteTimeout, "writing the request") from exc.__cause__
             raise
+        finally:
+            self._write_deadline = None
 
     def recv_data_by(self, read_timeout: float | None, deadline: Deadline) -> bytes | memoryview:
         """`recv_data` bounded by the request's total deadline too."""
