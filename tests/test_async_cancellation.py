@@ -303,6 +303,44 @@ def test_cancelled_upgrade_closes_the_connection(
 # -- random cancellations under load --------------------------------------------------------
 
 
+async def cancel_randomly(
+    one: Callable[[int], Coroutine[Any, Any, None]],
+    count: int,
+    rng: random.Random,
+    outcomes: dict[str, int],
+) -> None:
+    """Run `one(0)` ... `one(count - 1)`, 64 at a time, each either awaited to its end, cut
+    off by a tiny timeout, or cancelled after a few turns of the loop, at random; count in
+    `outcomes` how many completed and how many were cancelled."""
+
+    async def supervised(request_id: int) -> None:
+        choice = rng.random()
+        try:
+            if choice < 0.4:
+                await one(request_id)
+            elif choice < 0.7:
+                # A tiny timeout: it fires while queued, connecting, writing, waiting for the
+                # head or reading the body, wherever the request happens to be.
+                await asyncio.wait_for(one(request_id), rng.uniform(0, 0.004))
+            else:
+                task = asyncio.ensure_future(one(request_id))
+                for _ in range(rng.randrange(12)):
+                    await asyncio.sleep(0)
+                task.cancel()
+                await task
+            outcomes["completed"] += 1
+        except (asyncio.CancelledError, TimeoutError):
+            outcomes["cancelled"] += 1
+
+    in_flight = asyncio.Semaphore(64)
+
+    async def limited(request_id: int) -> None:
+        async with in_flight:
+            await supervised(request_id)
+
+    await asyncio.gather(*(limited(n) for n in range(count)))
+
+
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[TestServer]:
     with TestServer() as server:
@@ -331,32 +369,7 @@ def test_random_cancellations_under_load(run: Runner[None], echo_server: TestSer
                 assert response.headers["x-echo-id"] == str(request_id)
                 assert json.loads(body) == {"id": str(request_id)}
 
-            async def supervised(request_id: int) -> None:
-                choice = rng.random()
-                try:
-                    if choice < 0.4:
-                        await one(request_id)
-                    elif choice < 0.7:
-                        # A tiny timeout: it fires while queued, connecting, writing, waiting
-                        # for the head or reading the body, wherever the request happens to be.
-                        await asyncio.wait_for(one(request_id), rng.uniform(0, 0.004))
-                    else:
-                        task = asyncio.ensure_future(one(request_id))
-                        for _ in range(rng.randrange(12)):
-                            await asyncio.sleep(0)
-                        task.cancel()
-                        await task
-                    outcomes["completed"] += 1
-                except (asyncio.CancelledError, TimeoutError):
-                    outcomes["cancelled"] += 1
-
-            in_flight = asyncio.Semaphore(64)
-
-            async def limited(request_id: int) -> None:
-                async with in_flight:
-                    await supervised(request_id)
-
-            await asyncio.gather(*(limited(n) for n in range(count)))
+            await cancel_randomly(one, count, rng, outcomes)
             assert outcomes["completed"] + outcomes["cancelled"] == count
             assert outcomes["completed"] > count // 4
             assert outcomes["cancelled"] > count // 10

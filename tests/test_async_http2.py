@@ -502,30 +502,7 @@ def test_random_cancellations_over_shared_connections(
                 assert response.headers["x-echo-id"] == str(request_id)
                 assert json.loads(body) == {"id": str(request_id)}
 
-            async def supervised(request_id: int) -> None:
-                choice = rng.random()
-                try:
-                    if choice < 0.4:
-                        await one(request_id)
-                    elif choice < 0.7:
-                        await asyncio.wait_for(one(request_id), rng.uniform(0, 0.004))
-                    else:
-                        task = asyncio.ensure_future(one(request_id))
-                        for _ in range(rng.randrange(12)):
-                            await asyncio.sleep(0)
-                        task.cancel()
-                        await task
-                    outcomes["completed"] += 1
-                except (asyncio.CancelledError, TimeoutError):
-                    outcomes["cancelled"] += 1
-
-            in_flight = asyncio.Semaphore(64)
-
-            async def limited(request_id: int) -> None:
-                async with in_flight:
-                    await supervised(request_id)
-
-            await asyncio.gather(*(limited(n) for n in range(count)))
+            await test_async_cancellation.cancel_randomly(one, count, rng, outcomes)
             assert outcomes["completed"] + outcomes["cancelled"] == count
             assert outcomes["completed"] > count // 4
             assert outcomes["cancelled"] > count // 10
