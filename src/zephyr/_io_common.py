@@ -17,8 +17,12 @@ from ._exceptions import ConnectError, ConnectTimeout, PoolTimeout, UnsupportedP
 from ._streams import ByteStream
 
 if TYPE_CHECKING:
+    import ssl
+
+    from ._config import Limits
     from ._protocol.http11 import HTTP11Connection
     from ._request import Request
+    from ._ssl import CertTypes, VerifyTypes
     from ._streams import AsyncByteStream, SyncByteStream
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "PoolKey",
     "SocketOption",
     "StaleConnection",
+    "TransportOptions",
     "closed_error",
     "connect_error",
     "connect_timeout_error",
@@ -81,6 +86,61 @@ class StaleConnection(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+# -- configuration ------------------------------------------------------------------------
+
+
+class TransportOptions:
+    """The settings `HTTPTransport` and `AsyncHTTPTransport` share, checked and kept the same
+    way, with what is derived from them (the SSLContext, the protocol cores' limits)."""
+
+    _ssl_context: ssl.SSLContext | None
+
+    def _configure(
+        self,
+        verify: VerifyTypes,
+        cert: CertTypes | None,
+        trust_env: bool,
+        http1: bool,
+        http2: bool,
+        limits: Limits,
+        uds: str | None,
+        local_address: str | None,
+        retries: int,
+        socket_options: Iterable[SocketOption] | None,
+    ) -> None:
+        if not (http1 or http2):
+            raise ValueError("At least one of http1 and http2 must be enabled.")
+        self._http1 = http1
+        self._http2 = http2
+        self._verify = verify
+        self._cert = cert
+        self._trust_env = trust_env
+        self._ssl_context = None
+        if not isinstance(verify, bool) or cert is not None:
+            # A CA path or a client certificate given: a mistake in it fails here, not at the
+            # first request. (The default context is built on the first https connection, so
+            # that plain-http users never load ssl and certifi.)
+            self._ssl_context = self._build_ssl_context()
+        self._uds = uds
+        self._local_address = local_address
+        self._retries = retries
+        self._retry_backoff_factor = 0.5
+        self._socket_options = list(socket_options or ())
+        # The header limits for the protocol cores (None: the cores' defaults).
+        self._h11_options = limits.http11_core_options()
+        self._h2_options = limits.http2_core_options()
+
+    def _build_ssl_context(self) -> ssl.SSLContext:
+        from ._ssl import create_ssl_context
+
+        return create_ssl_context(
+            self._verify, self._cert, self._trust_env, http1=self._http1, http2=self._http2
+        )
+
+    def _retry_delay(self, attempt: int) -> float:
+        return retry_delay(attempt, self._retry_backoff_factor)
 
 
 # -- routing ------------------------------------------------------------------------------

@@ -53,11 +53,11 @@ from .._io_common import (
     PoolKey,
     SocketOption,
     StaleConnection,
+    TransportOptions,
     closed_error,
     describe_tls,
     is_replayable,
     pool_timeout_error,
-    retry_delay,
     route,
     show_address,
 )
@@ -68,8 +68,6 @@ from .._response import Response
 from .base import AsyncBaseTransport
 
 if TYPE_CHECKING:
-    import ssl
-
     from .._deadline import Deadline
     from .._pool import _Signal
     from .._ssl import CertTypes, VerifyTypes
@@ -209,7 +207,7 @@ class _Queued:
         return NEW_CONNECTION if connection is None else connection
 
 
-class AsyncHTTPTransport(AsyncBaseTransport):
+class AsyncHTTPTransport(AsyncBaseTransport, TransportOptions):
     """Sends requests over HTTP/1.1 or HTTP/2 (TLS for https) on asyncio, reusing pooled
     connections.
 
@@ -241,28 +239,19 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         retries: int = 0,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> None:
-        if not (http1 or http2):
-            raise ValueError("At least one of http1 and http2 must be enabled.")
-        self._verify = verify
-        self._cert = cert
-        self._trust_env = trust_env
-        self._http1 = http1
-        self._http2 = http2
-        self._ssl_context: ssl.SSLContext | None = None
-        if not isinstance(verify, bool) or cert is not None:
-            # A CA path or a client certificate given: a mistake in it fails here, not at the
-            # first request. (The default context is built on the first https connection, so
-            # that plain-http users never load ssl and certifi.)
-            self._ssl_context = self._build_ssl_context()
-        self._uds = uds
-        self._local_address = local_address
-        self._retries = retries
-        self._retry_backoff_factor = 0.5
-        self._socket_options = list(socket_options or ())
+        self._configure(
+            verify,
+            cert,
+            trust_env,
+            http1,
+            http2,
+            limits,
+            uds,
+            local_address,
+            retries,
+            socket_options,
+        )
         self._pool: PoolState[PoolKey, _Connection] = PoolState(limits)
-        # The header limits for the protocol cores (None: the cores' defaults).
-        self._h11_options = limits.http11_core_options()
-        self._h2_options = limits.http2_core_options()
         # The schemes whose connections may turn out HTTP/2: none unless http2=True, so that
         # the HTTP/1.1 path pays one set lookup for it.
         self._h2_schemes = frozenset(
@@ -282,13 +271,6 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         # `aclose()` waits for them, so that no transport outlives the client.
         self._closing_connections: set[_Connection] = set()
         self._all_gone: asyncio.Future[None] | None = None
-
-    def _build_ssl_context(self) -> ssl.SSLContext:
-        from .._ssl import create_ssl_context
-
-        return create_ssl_context(
-            self._verify, self._cert, self._trust_env, http1=self._http1, http2=self._http2
-        )
 
     # -- the request ------------------------------------------------------------------------
 
@@ -741,9 +723,6 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             if connection in closing:
                 raise closed_error()
         return connection
-
-    def _retry_delay(self, attempt: int) -> float:
-        return retry_delay(attempt, self._retry_backoff_factor)
 
     async def _connect(
         self, key: PoolKey, sni: str | None, connect_timeout: float | None, timing: dict[str, float]

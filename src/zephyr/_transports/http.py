@@ -30,11 +30,11 @@ from .._io_common import (
     PoolKey,
     SocketOption,
     StaleConnection,
+    TransportOptions,
     closed_error,
     describe_tls,
     is_replayable,
     pool_timeout_error,
-    retry_delay,
     route,
     show_address,
 )
@@ -49,8 +49,6 @@ from .._sync.http2_connection import NoStream, SyncHTTP2Connection, exchange_htt
 from .base import BaseTransport
 
 if TYPE_CHECKING:
-    import ssl
-
     from .._ssl import CertTypes, VerifyTypes
 
 __all__ = ["HTTPTransport"]
@@ -63,7 +61,7 @@ AnyConnection = SyncHTTP11Connection | SyncHTTP2Connection
 _TIMED_OUT = object()
 
 
-class HTTPTransport(BaseTransport):
+class HTTPTransport(BaseTransport, TransportOptions):
     """Sends requests over HTTP/1.1 (TLS for https), reusing connections from a pool.
 
     verify, cert, trust_env: TLS settings, as `create_ssl_context` takes them.
@@ -92,41 +90,25 @@ class HTTPTransport(BaseTransport):
         retries: int = 0,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> None:
-        if not (http1 or http2):
-            raise ValueError("At least one of http1 and http2 must be enabled.")
-        self._http1 = http1
-        self._http2 = http2
-        self._verify = verify
-        self._cert = cert
-        self._trust_env = trust_env
-        self._ssl_context: ssl.SSLContext | None = None
-        if not isinstance(verify, bool) or cert is not None:
-            # A CA path or a client certificate given: a mistake in it fails here, not at the
-            # first request. (The default context is built on the first https connection, so
-            # that plain-http users never load ssl and certifi.)
-            self._ssl_context = self._build_ssl_context()
-        self._uds = uds
-        self._local_address = local_address
-        self._retries = retries
-        self._retry_backoff_factor = 0.5
-        self._socket_options = list(socket_options or ())
+        self._configure(
+            verify,
+            cert,
+            trust_env,
+            http1,
+            http2,
+            limits,
+            uds,
+            local_address,
+            retries,
+            socket_options,
+        )
         self._pool: PoolState[PoolKey, AnyConnection] = PoolState(limits)
-        # The header limits for the protocol cores (None: the cores' defaults).
-        self._h11_options = limits.http11_core_options()
-        self._h2_options = limits.http2_core_options()
         # The shared HTTP/2 connections; None when HTTP/2 is off, which is all the HTTP/1.1
         # path ever checks.
         self._index: MultiplexIndex[PoolKey, SyncHTTP2Connection] | None = (
             MultiplexIndex(limits.keepalive_expiry) if http2 else None
         )
         self._lock = threading.Lock()
-
-    def _build_ssl_context(self) -> ssl.SSLContext:
-        from .._ssl import create_ssl_context
-
-        return create_ssl_context(
-            self._verify, self._cert, self._trust_env, http1=self._http1, http2=self._http2
-        )
 
     # -- the request ------------------------------------------------------------------------
 
@@ -481,9 +463,6 @@ class HTTPTransport(BaseTransport):
             if connection in closing:
                 raise closed_error()
         return connection
-
-    def _retry_delay(self, attempt: int) -> float:
-        return retry_delay(attempt, self._retry_backoff_factor)
 
     def _connect(
         self, key: PoolKey, sni: str | None, connect_timeout: float | None, timing: dict[str, float]
