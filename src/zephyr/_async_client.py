@@ -223,40 +223,31 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
     # passing a dozen default arguments on twice (~0.6 us, measured). A subclass that overrides
     # `request` or `build_request` still sees every call.
 
-    async def get(self, url: URLTypes, **kwargs: Any) -> Response:
+    async def _shortcut(self, method: str, url: URLTypes, kwargs: dict[str, Any]) -> Response:
         if kwargs or self._request_overridden:
-            return await self.request("GET", url, **kwargs)
-        return await self.send(self._build_default_request("GET", url))
+            return await self.request(method, url, **kwargs)
+        return await self.send(self._build_default_request(method, url))
+
+    async def get(self, url: URLTypes, **kwargs: Any) -> Response:
+        return await self._shortcut("GET", url, kwargs)
 
     async def options(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return await self.request("OPTIONS", url, **kwargs)
-        return await self.send(self._build_default_request("OPTIONS", url))
+        return await self._shortcut("OPTIONS", url, kwargs)
 
     async def head(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return await self.request("HEAD", url, **kwargs)
-        return await self.send(self._build_default_request("HEAD", url))
+        return await self._shortcut("HEAD", url, kwargs)
 
     async def post(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return await self.request("POST", url, **kwargs)
-        return await self.send(self._build_default_request("POST", url))
+        return await self._shortcut("POST", url, kwargs)
 
     async def put(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return await self.request("PUT", url, **kwargs)
-        return await self.send(self._build_default_request("PUT", url))
+        return await self._shortcut("PUT", url, kwargs)
 
     async def patch(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return await self.request("PATCH", url, **kwargs)
-        return await self.send(self._build_default_request("PATCH", url))
+        return await self._shortcut("PATCH", url, kwargs)
 
     async def delete(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return await self.request("DELETE", url, **kwargs)
-        return await self.send(self._build_default_request("DELETE", url))
+        return await self._shortcut("DELETE", url, kwargs)
 
     # -- driving the flow ----------------------------------------------------------------------
 

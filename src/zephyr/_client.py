@@ -220,40 +220,31 @@ class Client(BaseClient[BaseTransport]):
     # passing a dozen default arguments on twice. A subclass that overrides `request` or
     # `build_request` still sees every call.
 
-    def get(self, url: URLTypes, **kwargs: Any) -> Response:
+    def _shortcut(self, method: str, url: URLTypes, kwargs: dict[str, Any]) -> Response:
         if kwargs or self._request_overridden:
-            return self.request("GET", url, **kwargs)
-        return self.send(self._build_default_request("GET", url))
+            return self.request(method, url, **kwargs)
+        return self.send(self._build_default_request(method, url))
+
+    def get(self, url: URLTypes, **kwargs: Any) -> Response:
+        return self._shortcut("GET", url, kwargs)
 
     def options(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return self.request("OPTIONS", url, **kwargs)
-        return self.send(self._build_default_request("OPTIONS", url))
+        return self._shortcut("OPTIONS", url, kwargs)
 
     def head(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return self.request("HEAD", url, **kwargs)
-        return self.send(self._build_default_request("HEAD", url))
+        return self._shortcut("HEAD", url, kwargs)
 
     def post(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return self.request("POST", url, **kwargs)
-        return self.send(self._build_default_request("POST", url))
+        return self._shortcut("POST", url, kwargs)
 
     def put(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return self.request("PUT", url, **kwargs)
-        return self.send(self._build_default_request("PUT", url))
+        return self._shortcut("PUT", url, kwargs)
 
     def patch(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return self.request("PATCH", url, **kwargs)
-        return self.send(self._build_default_request("PATCH", url))
+        return self._shortcut("PATCH", url, kwargs)
 
     def delete(self, url: URLTypes, **kwargs: Any) -> Response:
-        if kwargs or self._request_overridden:
-            return self.request("DELETE", url, **kwargs)
-        return self.send(self._build_default_request("DELETE", url))
+        return self._shortcut("DELETE", url, kwargs)
 
     # -- driving the flow ----------------------------------------------------------------------
 
