@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Generator,
+    Mapping,
+)
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
@@ -223,10 +230,14 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
     # passing a dozen default arguments on twice (~0.6 us, measured). A subclass that overrides
     # `request` or `build_request` still sees every call.
 
-    async def _shortcut(self, method: str, url: URLTypes, kwargs: dict[str, Any]) -> Response:
+    # A plain function returning the coroutine to await: one coroutine frame fewer per request
+    # in flight (memory: ~300 bytes each) and per resumption of its task.
+    def _shortcut(
+        self, method: str, url: URLTypes, kwargs: dict[str, Any]
+    ) -> Coroutine[Any, Any, Response]:
         if kwargs or self._request_overridden:
-            return await self.request(method, url, **kwargs)
-        return await self.send(self._build_default_request(method, url))
+            return self.request(method, url, **kwargs)
+        return self.send(self._build_default_request(method, url))
 
     async def get(self, url: URLTypes, **kwargs: Any) -> Response:
         return await self._shortcut("GET", url, kwargs)

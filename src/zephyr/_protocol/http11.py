@@ -24,7 +24,6 @@ of the driver's buffer; whatever the core keeps or returns is `bytes` of its own
 from __future__ import annotations
 
 import enum
-from types import SimpleNamespace
 from typing import NoReturn
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
@@ -93,6 +92,44 @@ _HTTP_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 _CR_LF = b"\r\n"
 
 
+class _NoEvents(list[Event]):
+    """`_events` outside `receive_data` and `receive_eof`, which give each call a list of its
+    own and take it back on the way out: llhttp calls back only from `feed_data`, so nothing
+    may arrive here."""
+
+    def append(self, event: Event) -> None:
+        raise AssertionError(f"{event!r} outside receive_data/receive_eof")
+
+
+_NO_EVENTS = _NoEvents()
+
+
+class _Callbacks:
+    """The llhttp callbacks of one connection, under the names httptools looks for. Slotted:
+    it lives as long as its connection (~100 bytes where a SimpleNamespace took ~400)."""
+
+    __slots__ = (
+        "on_body",
+        "on_chunk_complete",
+        "on_chunk_header",
+        "on_header",
+        "on_headers_complete",
+        "on_message_begin",
+        "on_message_complete",
+        "on_status",
+    )
+
+    def __init__(self, connection: HTTP11Connection) -> None:
+        self.on_message_begin = connection._on_message_begin
+        self.on_status = connection._on_status
+        self.on_header = connection._on_header
+        self.on_headers_complete = connection._on_headers_complete
+        self.on_body = connection._on_body
+        self.on_chunk_header = connection._on_chunk_header
+        self.on_chunk_complete = connection._on_chunk_complete
+        self.on_message_complete = connection._on_message_complete
+
+
 class _ExtraBytes(Exception):
     """Raised inside llhttp's callback to stop it at the start of an unrequested response."""
 
@@ -138,7 +175,7 @@ class HTTP11Connection:
     _max_header_line_size: int
     _max_header_count: int
     _max_informational_responses: int
-    _callbacks: SimpleNamespace
+    _callbacks: _Callbacks
     _parser: HttpResponseParser
     _parser_spent: bool  # stopped mid-message: the next request needs a fresh one
     _sending: _Sending
@@ -179,24 +216,15 @@ class HTTP11Connection:
         self._max_header_line_size = max_header_line_size
         self._max_header_count = max_header_count
         self._max_informational_responses = max_informational_responses
-        # httptools looks the callbacks up once, by name, when a parser is made: a namespace
-        # of bound methods keeps them off this class's public surface at no cost per call.
-        self._callbacks = SimpleNamespace(
-            on_message_begin=self._on_message_begin,
-            on_status=self._on_status,
-            on_header=self._on_header,
-            on_headers_complete=self._on_headers_complete,
-            on_body=self._on_body,
-            on_chunk_header=self._on_chunk_header,
-            on_chunk_complete=self._on_chunk_complete,
-            on_message_complete=self._on_message_complete,
-        )
+        # httptools looks the callbacks up once, by name, when a parser is made: an object of
+        # bound methods keeps them off this class's public surface at no cost per call.
+        self._callbacks = _Callbacks(self)
         self._parser = HttpResponseParser(self._callbacks)
         self._parser_spent = False
         self._sending = _SEND_IDLE
         self._receiving = _RECV_IDLE
         self._must_close = False
-        self._events = []
+        self._events = _NO_EVENTS
         self._chunked_request = False
         self._request_bytes_remaining = 0
         self._reset_request_state(b"GET")
@@ -278,54 +306,61 @@ class HTTP11Connection:
         """
         events: list[Event] = []
         self._events = events
-        if type(data) is not bytes:
-            data = _byte_view(data)
-        if self._receiving is _RECV_RESPONSE and not self._head_only:
-            if (
-                self._head_complete
-                and self._content_length is not None
-                and self._transfer_encodings is None
-            ):
-                # In a Content-Length body: llhttp would only count these bytes, and copy
-                # them into a new `bytes` on the way out. Counted here, they stay uncopied.
-                self._receive_sized_body(data)
-                return events
-            # The hot path, `_feed` inlined: a call less per read.
-            self._bytes_received += len(data)
-            # llhttp parses a status line that starts this read, between messages, as
-            # written: then "HTTP/1.1 " here spares a version string built per response.
-            self._read_starts_http11 = not self._message_started and data[:9] == b"HTTP/1.1 "
-            try:
-                self._parser.feed_data(data)
-            except HttpParserUpgrade as upgrade:
-                self._connection_upgraded(bytes(data[upgrade.args[0] :]))
-            except HttpParserError as error:
-                self._parser_failed(error, data)
+        try:
+            if type(data) is not bytes:
+                data = _byte_view(data)
+            if self._receiving is _RECV_RESPONSE and not self._head_only:
+                if (
+                    self._head_complete
+                    and self._content_length is not None
+                    and self._transfer_encodings is None
+                ):
+                    # In a Content-Length body: llhttp would only count these bytes, and copy
+                    # them into a new `bytes` on the way out. Counted here, they stay uncopied.
+                    self._receive_sized_body(data)
+                    return events
+                # The hot path, `_feed` inlined: a call less per read.
+                self._bytes_received += len(data)
+                # llhttp parses a status line that starts this read, between messages, as
+                # written: then "HTTP/1.1 " here spares a version string built per response.
+                self._read_starts_http11 = not self._message_started and data[:9] == b"HTTP/1.1 "
+                try:
+                    self._parser.feed_data(data)
+                except HttpParserUpgrade as upgrade:
+                    self._connection_upgraded(bytes(data[upgrade.args[0] :]))
+                except HttpParserError as error:
+                    self._parser_failed(error, data)
+                else:
+                    if not self._head_complete or self._chunk_open:
+                        self._bound_field_line(data)
             else:
-                if not self._head_complete or self._chunk_open:
-                    self._bound_field_line(data)
-        else:
-            self._receive_other(data if type(data) is bytes else bytes(data))
+                self._receive_other(data if type(data) is bytes else bytes(data))
+        finally:
+            # The list leaves with its events: an idle connection keeps no response alive.
+            self._events = _NO_EVENTS
         return events
 
     def receive_eof(self) -> list[Event]:
         """The server closed its side. Ends a close-delimited body; mid-response it is an error."""
         events: list[Event] = []
         self._events = events
-        self._must_close = True
-        if self._receiving is not _RECV_RESPONSE:
-            if self._receiving is _RECV_IDLE:
-                self._receiving = _RECV_CLOSED
-            return events
-        if (
-            self._head_complete
-            and self._content_length is None
-            and self._transfer_encodings is None
-        ):
-            # RFC 9112 §6.3 rule 8: no framing headers, so the body is everything until EOF.
-            self._end_response()
-            return events
-        self._fail_now(self._describe_truncation())
+        try:
+            self._must_close = True
+            if self._receiving is not _RECV_RESPONSE:
+                if self._receiving is _RECV_IDLE:
+                    self._receiving = _RECV_CLOSED
+                return events
+            if (
+                self._head_complete
+                and self._content_length is None
+                and self._transfer_encodings is None
+            ):
+                # RFC 9112 §6.3 rule 8: no framing headers, so the body is everything until EOF.
+                self._end_response()
+                return events
+            self._fail_now(self._describe_truncation())
+        finally:
+            self._events = _NO_EVENTS
 
     @property
     def is_reusable(self) -> bool:
