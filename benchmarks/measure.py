@@ -5,8 +5,9 @@
 
 Builds the client (the function's setup, untimed), warms up with `--warmup` units of work,
 times one call doing `--count` units, closes the client, and prints one JSON line:
-{"elapsed": seconds, "max_rss_mib": ru_maxrss, "baseline_rss_mib": the resident memory once
-the library is imported and the client built, "peak_rss_mib": the peak from then on}.
+{"elapsed": seconds, "cpu_seconds": this process's CPU time (user + system) in the timed call,
+"max_rss_mib": ru_maxrss, "baseline_rss_mib": the resident memory once the library is imported
+and the client built, "peak_rss_mib": the peak from then on}.
 
 The `memory` scenario is peak_rss_mib - baseline_rss_mib. Not ru_maxrss: on Linux it starts at
 the high-water mark of the process that forked this one (run.py, ~40 MiB) and hides anything
@@ -38,6 +39,11 @@ def _status_mib(field: str) -> float:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
+
+
 def _reset_peak_rss() -> None:
     with open("/proc/self/clear_refs", "w") as clear_refs:
         clear_refs.write("5")  # VmHWM := VmRSS
@@ -45,8 +51,9 @@ def _reset_peak_rss() -> None:
 
 def measure(
     library: str, function: str, count: int, warmup: int, config: Config
-) -> tuple[float, float]:
-    """The seconds the timed call took, and the RSS (MiB) once the client was built."""
+) -> tuple[float, float, float]:
+    """The seconds the timed call took, the CPU seconds it used, and the RSS (MiB) once the
+    client was built."""
     bench = load(library)[(library, function)]
     steps = bench(config)
     run = next(steps)  # the client is built
@@ -55,9 +62,11 @@ def measure(
     try:
         if warmup:
             run(warmup)
+        cpu_started = _cpu_seconds()
         started = time.perf_counter()
         run(count)
-        return time.perf_counter() - started, baseline_rss_mib
+        elapsed = time.perf_counter() - started
+        return elapsed, _cpu_seconds() - cpu_started, baseline_rss_mib
     finally:
         steps.close()  # the client is closed
 
@@ -71,11 +80,12 @@ def main() -> None:
     parser.add_argument("--config", required=True, help="clients.base.Config as JSON")
     args = parser.parse_args()
     config = Config.from_dict(json.loads(args.config))
-    elapsed, baseline_rss_mib = measure(
+    elapsed, cpu_seconds, baseline_rss_mib = measure(
         args.library, args.function, args.count, args.warmup, config
     )
     result = {
         "elapsed": elapsed,
+        "cpu_seconds": cpu_seconds,
         "max_rss_mib": _max_rss_mib(),
         "baseline_rss_mib": baseline_rss_mib,
         "peak_rss_mib": _status_mib("VmHWM"),

@@ -46,6 +46,7 @@ END_MARKER = "<!-- bench:end -->"
 # scenario not listed here follows, in the JSON's order.
 SCENARIO_ORDER = [
     "seq",
+    "seq-cpu",
     "conc",
     "conc-scale-1",
     "conc-scale-16",
@@ -213,7 +214,7 @@ TARGET_OF = {target.scenario: target for target in TARGETS}
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "failed"
-    if unit in ("ms", "MiB"):
+    if unit.split()[0] in ("ms", "MiB", "µs"):
         return f"{value:,.1f}"
     if unit == "ratio":
         return f"{value:.2f}"
@@ -408,6 +409,7 @@ MISSED_COLOUR = "#c92a2a"
 # The panels' titles: the scenario and, shortly, what it does (scenarios.py has the details).
 TITLES = {
     "seq": "seq: sequential GETs, one client",
+    "seq-cpu": "seq-cpu: the client's CPU per request",
     "conc": "conc: async GETs, 100 in flight",
     "conc-scale": "conc-scale: 1 to 512 in flight",
     "h2": "h2: async GETs, TLS + HTTP/2, 1 conn.",

@@ -57,6 +57,7 @@ from clients import load_all  # noqa: E402 - after the venv check
 from report import produce  # noqa: E402
 from scenarios import (  # noqa: E402
     CHUNK_SIZE,
+    CPU_UNIT,
     H2_DOWNLOAD_BASELINES,
     LIBRARY_ORDER,
     POOL,
@@ -221,7 +222,7 @@ def machine() -> dict[str, Any]:
 
 
 def _format(value: float, unit: str) -> str:
-    if unit == "ms":
+    if unit in ("ms", CPU_UNIT):
         return f"{value:,.1f}"
     return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}"
 

@@ -37,6 +37,9 @@ H2_CONNECTIONS = 1
 # cleartext HTTP/1.1, zephyr's headline download, to be set against h2c-big (cleartext HTTP/2).
 H2_DOWNLOAD_BASELINES = ["big-tls", "big"]
 
+# `seq-cpu`'s unit: the client's CPU time (user + system) per request, in microseconds.
+CPU_UNIT = "µs CPU"
+
 # The order libraries are listed in: zephyr first, then the peers.
 LIBRARY_ORDER = ["zephyr", "httpx", "requests", "urllib3", "niquests", "pycurl", "aiohttp"]
 
@@ -45,7 +48,8 @@ LIBRARY_ORDER = ["zephyr", "httpx", "requests", "urllib3", "niquests", "pycurl",
 class Scenario:
     name: str
     what: str
-    unit: str  # "req/s" or "MiB/s" (higher is better), "ms" or "MiB" (lower is better)
+    # "req/s" or "MiB/s" (higher is better); "ms", "MiB" or "µs CPU" (lower is better)
+    unit: str
     count: int = 0  # units of work in the timed call: requests, or whole transfers
     warmup: int = 0  # units of work in the warm-up call, untimed
     item_bytes: int = 0  # bytes per unit of work, for MiB/s
@@ -60,12 +64,14 @@ class Scenario:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.unit not in ("ms", "MiB")
+        return self.unit not in ("ms", "MiB", CPU_UNIT)
 
     def value(self, result: dict[str, float]) -> float:
         """The scenario's figure from what measure.py printed for one sample."""
         if self.unit == "MiB":  # peak RSS over the one after imports and client creation
             return result["peak_rss_mib"] - result["baseline_rss_mib"]
+        if self.unit == CPU_UNIT:  # the client process's CPU time per unit of work
+            return result["cpu_seconds"] / self.count * 1e6
         elapsed = result["elapsed"]
         if self.unit == "req/s":
             return self.count / elapsed
@@ -81,6 +87,16 @@ SCENARIOS = [
         unit="req/s",
         count=3000,
         warmup=300,
+    ),
+    Scenario(
+        name="seq-cpu",
+        what="seq again, measured as the client process's CPU time (user + system) per request: "
+        "what the client itself costs, whatever CPUs the scheduler gives the client and nginx "
+        "(the wall-clock rate of `seq` also pays the wake-ups between them)",
+        unit=CPU_UNIT,
+        count=3000,
+        warmup=300,
+        function="seq",
     ),
     Scenario(
         name="conc",
