@@ -26,7 +26,7 @@ from h2 import events as h2_events
 from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.exceptions import ProtocolError
-from h2.settings import SettingCodes
+from h2.settings import SettingCodes, Settings
 from hyperframe.frame import GoAwayFrame
 
 from scripted_server import ScriptedConnection, ScriptedServer
@@ -65,15 +65,27 @@ class H2ScriptedConnection:
     """One accepted connection: the server side of h2, read and written by the script."""
 
     def __init__(
-        self, sock: socket.socket, index: int, *, max_concurrent_streams: int | None
+        self,
+        sock: socket.socket,
+        index: int,
+        *,
+        max_concurrent_streams: int | None,
+        initial_settings: dict[SettingCodes, int] | None = None,
+        connection_window: int | None = None,
     ) -> None:
         self.sock = sock
         self.index = index
         self.h2 = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+        if initial_settings is not None:
+            # In the server's first SETTINGS frame, in force from the start (no ACK awaited).
+            self.h2.local_settings = Settings(client=False, initial_values=initial_settings)
         settings = {}
         if max_concurrent_streams is not None:
             settings[SettingCodes.MAX_CONCURRENT_STREAMS] = max_concurrent_streams
         self.h2.initiate_connection()
+        if connection_window is not None:
+            # The connection's receive window (RFC 9113 §6.9.2: only WINDOW_UPDATE grows it).
+            self.h2.increment_flow_control_window(connection_window - 65_535)
         if settings:
             self.h2.update_settings(settings)
         self.requests: dict[int, H2Request] = {}
@@ -260,10 +272,23 @@ class H2ScriptedServer:
     """A `ScriptedServer` whose connections speak HTTP/2 (h2c, or TLS with ALPN "h2")."""
 
     def __init__(
-        self, script: H2Script, *, tls: bool = False, max_concurrent_streams: int | None = None
+        self,
+        script: H2Script,
+        *,
+        tls: bool = False,
+        max_concurrent_streams: int | None = None,
+        initial_settings: dict[SettingCodes, int] | None = None,
+        connection_window: int | None = None,
+        socket_buffer: int | None = None,
     ) -> None:
+        """initial_settings, connection_window: the server's first SETTINGS and its
+        connection receive window. socket_buffer: SO_SNDBUF and SO_RCVBUF of each accepted
+        socket (small ones make a peer that stops reading block the other side's writes)."""
         self._script = script
         self._max_concurrent_streams = max_concurrent_streams
+        self._initial_settings = initial_settings
+        self._connection_window = connection_window
+        self._socket_buffer = socket_buffer
         self._lock = threading.Lock()
         self._count = 0
         self.connections: list[H2ScriptedConnection] = []
@@ -290,9 +315,16 @@ class H2ScriptedServer:
         with self._lock:
             index = self._count
             self._count += 1
+        if self._socket_buffer is not None:
+            for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+                scripted.sock.setsockopt(socket.SOL_SOCKET, option, self._socket_buffer)
         # h2 reads the client's connection preface itself, with the first `receive()`.
         conn = H2ScriptedConnection(
-            scripted.sock, index, max_concurrent_streams=self._max_concurrent_streams
+            scripted.sock,
+            index,
+            max_concurrent_streams=self._max_concurrent_streams,
+            initial_settings=self._initial_settings,
+            connection_window=self._connection_window,
         )
         self.connections.append(conn)
         self._script(conn)

@@ -1,4 +1,4 @@
-"""One HTTP/2 connection over a blocking socket, shared by every thread that has a stream on it.
+"""One HTTP/2 connection over a socket, shared by every thread that has a stream on it.
 
 The sans-I/O core (`_protocol.http2.HTTP2Connection`) is not thread-safe, so one lock guards
 it and the per-stream buffers. Around it, two roles, each held by one thread at a time and
@@ -7,6 +7,15 @@ never while holding the lock across I/O:
 - the *writer* sends what the core queued, in order (HPACK makes the order of header blocks
   matter). Bytes are queued in `_outbox` under the lock; a thread that finds another writing
   leaves its bytes to it. So a reader never blocks on a writer stuck behind a full socket.
+  Nor does the writer block in a send (`http2_io`): when the socket takes no more, it waits
+  for it to be writable *or readable*; readable with the reader role free, it takes the role
+  for one read and does what the reader does (`_receive`, `_process`: events filed, threads
+  woken, acknowledgements queued in the outbox, which it then sends). Else a server that
+  answers before reading the request body, and stops reading while its writes are blocked,
+  waits for us as we wait for it. Once its reads have queued 16 KiB (answers to a PING
+  flood), it reads no more until that is written: the server meets back-pressure, as from a
+  blocking write. If another thread reads, the writer waits for room in short slices, and
+  takes the role if it comes free. The write timeout bounds each wait for room.
 - the *reader*: a thread that needs events for its stream and finds nobody reading becomes
   the reader, reads the socket with its own timeout, feeds the core, files each event with
   the stream it names, wakes the threads whose streams got something, and gives the role up,
@@ -22,7 +31,6 @@ once, and the whole response usually comes in its first read.
 from __future__ import annotations
 
 import contextlib
-import select
 import socket
 import threading
 import time
@@ -63,7 +71,8 @@ from .._protocol.events import (
 from .._protocol.http2 import CANCEL, REFUSED_STREAM, HTTP2Connection
 from .._response import Response
 from .._streams import SyncByteStream
-from .connection import SyncSocketConnection
+from .connection import WRITE_SLICE, SyncSocketConnection
+from .http2_io import Readiness, recv_nonblocking, send_all, send_flags
 
 if TYPE_CHECKING:
     from .._deadline import Deadline
@@ -73,7 +82,6 @@ __all__ = ["HTTP2Owner", "NoStream", "SyncHTTP2Connection", "exchange_http2"]
 
 _monotonic = time.monotonic
 _perf_counter = time.perf_counter
-_HAS_POLL = hasattr(select, "poll")
 _TCP_QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)
 _HAS_QUICKACK = bool(_TCP_QUICKACK)
 # Only a short read can be a response head waiting for its body: a bulk download, whose
@@ -84,6 +92,11 @@ _QUICKACK_BELOW = 64 * 1024
 _IDLE_READ_TIMEOUT = 1.0
 # What one turn of the reader gathers from a TLS socket, record by record (see `_receive`).
 _GATHER_LIMIT = 256 * 1024
+# A writer stalled while another thread reads waits for room this long at a time, then looks
+# again whether the reader role is free (the reader may have given it up to nobody).
+_SHARED_STALL_WAIT = 0.05
+# A stalled writer reads until its reads have queued this much to send (module docstring).
+_STALLED_QUEUE_LIMIT = 16 * 1024
 
 
 class NoStream(Exception):
@@ -132,8 +145,13 @@ class SyncHTTP2Connection(SyncSocketConnection):
         "_outbox",
         "_owner",
         "_quickack",
+        "_read_readiness",
+        "_readiness",
         "_reading",
+        "_send_flags",
+        "_stall_queued",
         "_streams",
+        "_tls_lock",
         "_waiting",
         "_writing",
         "capacity",
@@ -169,6 +187,18 @@ class SyncHTTP2Connection(SyncSocketConnection):
         # by 40 ms: quick ACKs after each read avoid that (Linux; TLS connections in nginx
         # have TCP_NODELAY, and the TLS socket's reads go through the ssl module).
         self._quickack = _HAS_QUICKACK and not tls
+        # Sends never block (`http2_io`): plain sockets on Linux keep their kernel read
+        # timeouts and send with MSG_DONTWAIT, the others become non-blocking sockets.
+        blocking = self._kernel_timeouts
+        if not blocking:
+            with contextlib.suppress(OSError):
+                sock.setblocking(False)
+        self._send_flags = send_flags(blocking)
+        self._readiness = Readiness(sock)  # the writer's
+        self._read_readiness = Readiness(sock)  # the reader's, for non-blocking sockets
+        self._stall_queued = 0  # bytes the stalled writer's reads queued (`_stalled`)
+        # One thread at a time in the TLS object: `http2_io`'s docstring says why.
+        self._tls_lock = threading.Lock() if tls else None
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -182,19 +212,19 @@ class SyncHTTP2Connection(SyncSocketConnection):
         core = self.core
         host = self.key[1].decode("ascii", "replace")
         try:
-            self._set_write_timeout(timeout)
-            self._write(core.initiate())
+            self._send(core.initiate(), timeout, may_read=False)
             while True:
-                data = self.recv(timeout)
-                if not data:
+                size = self._recv_into(self._view, timeout)
+                if not size:
                     raise handshake_error(host, "the server closed the connection")
-                for event in core.receive_data(data):
+                for event in core.receive_data(self._view[:size]):
                     if type(event) is SettingsChanged:
-                        self._write(core.data_to_send())  # the SETTINGS acknowledgement
+                        # The SETTINGS acknowledgement.
+                        self._send(core.data_to_send(), timeout, may_read=False)
                         return event.max_concurrent_streams
                 pending = core.data_to_send()
                 if pending:
-                    self._write(pending)
+                    self._send(pending, timeout, may_read=False)
         except (ReadTimeout, WriteTimeout) as exc:
             raise ConnectTimeout(
                 f"Timed out waiting for the HTTP/2 SETTINGS of {host!r} after {timeout} s."
@@ -273,7 +303,9 @@ class SyncHTTP2Connection(SyncSocketConnection):
         if self._read_timeout != timeout:
             self._set_read_timeout(timeout)
         try:
-            return self.sock.recv_into(view)
+            if self._kernel_timeouts:
+                return self.sock.recv_into(view)
+            return recv_nonblocking(self.sock, view, timeout, self._read_readiness, self._tls_lock)
         except (TimeoutError, BlockingIOError) as exc:  # BlockingIOError: SO_RCVTIMEO ran out
             raise ReadTimeout(
                 f"Timed out reading the response after {self._read_timeout} s."
@@ -281,22 +313,29 @@ class SyncHTTP2Connection(SyncSocketConnection):
         except OSError as exc:
             raise ReadError(f"Could not read the response: {describe_os_error(exc)}") from exc
 
+    def _set_read_timeout(self, timeout: float | None) -> None:
+        if self._kernel_timeouts:
+            super()._set_read_timeout(timeout)
+        else:
+            self._read_timeout = timeout  # the reads wait with poll, for this long
+
+    def _set_write_timeout(self, timeout: float | None) -> None:
+        self._write_timeout = timeout  # the sends never block: `_send` waits with poll
+
     def _readable_now(self) -> bool:
         if self._deferred is not None:
             return True
-        if self.tls and self.sock.pending():  # type: ignore[attr-defined]
+        if self._tls_pending():
             return True
-        try:
-            if _HAS_POLL:
-                poller = self._poller
-                if poller is None:
-                    poller = self._poller = select.poll()
-                    poller.register(self.sock, select.POLLIN)
-                return bool(poller.poll(0))
-            readable, _, _ = select.select([self.sock], [], [], 0)
-            return bool(readable)
-        except (OSError, ValueError):
-            return True  # closed under us: the read says how
+        return self._read_readiness.wait(True, False, 0)[0]  # closed under us: True
+
+    def _tls_pending(self) -> bool:
+        """Whether the TLS object holds decrypted bytes not read yet (no syscall)."""
+        tls_lock = self._tls_lock
+        if tls_lock is None:
+            return False
+        with tls_lock:
+            return bool(self.sock.pending())  # type: ignore[attr-defined]
 
     # -- streams ----------------------------------------------------------------------------
 
@@ -625,10 +664,9 @@ class SyncHTTP2Connection(SyncSocketConnection):
         """Write as the writer until the outbox is empty. A failed write breaks the connection
         (a frame may be cut in half): every stream fails."""
         try:
-            if self._write_timeout != write_timeout:
-                self._set_write_timeout(write_timeout)
+            self._write_timeout = write_timeout
             while True:
-                self._write(data)
+                self._send(data, write_timeout)
                 with self._lock:
                     outbox = self._outbox
                     if not outbox:
@@ -636,12 +674,81 @@ class SyncHTTP2Connection(SyncSocketConnection):
                         return
                     data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
                     outbox.clear()
+                    self._stall_queued = 0
         except BaseException as exc:
             with self._lock:
                 self._writing = False
                 self._outbox.clear()
             self._fail(exc, stale=isinstance(exc.__cause__, ConnectionError))
             raise
+
+    def _send(self, data: bytes, timeout: float | None, *, may_read: bool = True) -> None:
+        """Write `data` as the writer, never blocking in a send (`http2_io.send_all`): when
+        the socket takes no more, `_stalled` waits for room and reads meanwhile. WriteTimeout
+        when the socket took nothing for `timeout`. `may_read`: False during the handshake."""
+
+        def stalled(deadline: float | None, want_read: bool) -> None:
+            self._stalled(deadline, timeout, want_read=want_read, may_read=may_read)
+
+        try:
+            send_all(
+                self.sock, data, self._send_flags, WRITE_SLICE, timeout, stalled, self._tls_lock
+            )
+        except OSError as exc:
+            raise WriteError(f"Could not write the request: {describe_os_error(exc)}") from exc
+
+    def _stalled(
+        self, deadline: float | None, timeout: float | None, *, want_read: bool, may_read: bool
+    ) -> None:
+        """The writer's send would block: wait until the socket is writable, reading what the
+        server sends meanwhile if no other thread is the reader (see the module docstring)."""
+        remaining = None if deadline is None else deadline - _monotonic()
+        if remaining is not None and remaining <= 0:
+            raise WriteTimeout(f"Timed out writing the request after {timeout} s.")
+        self._raise_if_broken()
+        reading = False
+        queued = 0  # the outbox before this turn's read
+        if may_read:
+            with self._lock:
+                if not self._reading and self._stall_queued < _STALLED_QUEUE_LIMIT:
+                    self._reading = reading = True
+                    queued = sum(map(len, self._outbox))
+        if not reading:
+            # Another thread reads (and files what we would): wait for room only, and look
+            # again soon whether the role is free.
+            wait = _SHARED_STALL_WAIT if remaining is None else min(remaining, _SHARED_STALL_WAIT)
+            self._readiness.wait(want_read, not want_read, wait if may_read else remaining)
+            return
+        # The reader role is ours until `_process` or `_give_up_reading` hands it back.
+        try:
+            if self._deferred is not None or self._tls_pending():
+                readable = True
+            else:
+                readable, _ = self._readiness.wait(True, not want_read, remaining)
+            if not readable:
+                self._give_up_reading()
+                return
+            # Readable: the read returns at once (the rest of a TLS record: soon), so a plain
+            # socket keeps its read timeout (no syscall to change it).
+            data = self._receive(remaining if not self._kernel_timeouts else self._read_timeout)
+        except ReadTimeout:
+            self._give_up_reading()
+            return
+        except ReadError as exc:
+            self._fail(exc, stale=isinstance(exc.__cause__, ConnectionError))
+            raise WriteError(f"Could not write the request: {exc}") from exc
+        except BaseException:
+            self._give_up_reading()
+            raise
+        self._process(data)
+        with self._lock:
+            self._stall_queued += sum(map(len, self._outbox)) - queued
+        self._raise_if_broken()
+
+    def _raise_if_broken(self) -> None:
+        error = self._error
+        if error is not None:
+            raise WriteError(f"Could not write the request: {error}") from error
 
     def _write_out_quietly(self, data: bytes) -> None:
         # For the reader's and the consumer's writes (WINDOW_UPDATE, PING and SETTINGS
