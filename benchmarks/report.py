@@ -633,6 +633,23 @@ def _relative(path: Path, start: Path) -> str:
     return os.path.relpath(path.resolve(), start.resolve())
 
 
+def placement_line(report: Report, base: Path) -> str:
+    """Where client and nginx ran (`run.py --pin`), and what that does to `seq`."""
+    pin = report.get("pin", "none")
+    where = {
+        "none": "the scheduler's (unpinned)",
+        "same": "nginx's worker and the client on one CPU",
+        "split": "nginx's worker on one CPU, the client on the other",
+    }.get(pin, str(pin))
+    return (
+        f"{where}. `seq` is a ping-pong whose wall-clock rate depends on it (on this 2-core VM a "
+        "round trip between CPUs adds ~60-90 µs of wake-ups for every client, squeezing every "
+        "ratio towards 1); `seq-cpu`, the client process's CPU time per request, does not "
+        f"([docs/performance.md]({_relative(HERE.parent / 'docs' / 'performance.md', base)}), "
+        "`benchmarks/floors.py`)"
+    )
+
+
 def markdown(report: Report, table: list[Row], chart_path: Path | None, base: Path) -> str:
     sources = ", ".join(
         f"[`{Path(s['path']).name}`]({_relative(Path(s['path']), base)})" for s in report["sources"]
@@ -655,6 +672,7 @@ def markdown(report: Report, table: list[Row], chart_path: Path | None, base: Pa
         f"- Machine: {machine_line(report)}",
         f"- Versions: {versions_line(report)}",
         f"- Date: {date_line(report)}",
+        f"- Placement: {placement_line(report, base)}",
         f"- Results: {sources}",
         "",
         "How to reproduce: `make bench` (nginx, wrk, h2load and the peers are installed by "
