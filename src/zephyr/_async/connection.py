@@ -48,6 +48,7 @@ from .._protocol.events import (
     ResponseReceived,
 )
 from .._protocol.http11 import HTTP11Connection
+from .network_stream import AsyncNetworkStream
 
 if TYPE_CHECKING:
     from .._deadline import Deadline
@@ -141,6 +142,7 @@ class AsyncHTTP11Connection(asyncio.Protocol):
         "closed",
         "key",
         "lost",
+        "network_stream",
         "protocol",
         "tls",
         "transport",
@@ -185,6 +187,9 @@ class AsyncHTTP11Connection(asyncio.Protocol):
         self._write_timeout: float | None = None
         self._write_total: Deadline | None = None
         self._timer: asyncio.TimerHandle | None = None
+        # The `network_stream` extension of this connection's responses: one object serves
+        # them all, as it only refers to the connection (a 101 response gets it too).
+        self.network_stream = AsyncNetworkStream(self)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "serving" if self._exchange else "open"

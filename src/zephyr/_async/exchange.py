@@ -21,7 +21,6 @@ from .._protocol.events import ConnectionUpgraded, ResponseReceived
 from .._response import Response
 from .._streams import AsyncByteStream, ByteStream
 from .connection import WRITE_SLICE
-from .network_stream import AsyncNetworkStream
 
 if TYPE_CHECKING:
     from .._deadline import Deadline
@@ -129,7 +128,7 @@ async def complete_exchange(
             {
                 "http_version": HTTP_VERSIONS.get(head.http_version) or head.http_version.encode(),
                 "reason_phrase": head.reason_phrase,
-                "network_stream": AsyncNetworkStream(connection),
+                "network_stream": connection.network_stream,
                 "timing": timing,
             },
         )
@@ -188,7 +187,7 @@ def _upgraded(
         extensions={
             "http_version": b"HTTP/1.1",
             "reason_phrase": event.reason_phrase,
-            "network_stream": AsyncNetworkStream(connection),
+            "network_stream": connection.network_stream,
             "timing": timing,
         },
     )
