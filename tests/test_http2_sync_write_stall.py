@@ -129,25 +129,28 @@ def test_upload_goes_on_while_the_server_writes_a_response_it_sends_before_readi
     assert elapsed < WAIT / 2
 
 
-def test_other_threads_requests_are_served_while_one_thread_uploads() -> None:
+@pytest.mark.parametrize("tls", [False, True], ids=["h2c", "tls"])
+def test_other_threads_requests_are_served_while_one_thread_uploads(tls: bool) -> None:
     """A thread that only reads (GETs on the same connection) is not harmed: the uploading
-    thread and the readers share the reader role while the upload is stalled."""
+    thread and the readers share the reader role while the upload is stalled. Over TLS, the
+    stalled writer and the reading threads take turns in the one TLS object (`tls_lock`)."""
     received: list[tuple[int, str]] = []
-    with stalling_server(received) as server:
-        client = small_buffer_client(server, tls=False, limits=zephyr.Limits(max_connections=1))
+    with stalling_server(received, tls=tls) as server:
+        client = small_buffer_client(server, tls=tls, limits=zephyr.Limits(max_connections=1))
+        base = server.url.replace("http://", "https://") if tls else server.url
         with client:
             done = threading.Event()
 
             def upload() -> bytes:
                 try:
-                    return client.post(server.url + "upload", content=BODY).content
+                    return client.post(base + "upload", content=BODY).content
                 finally:
                     done.set()
 
             def fetch(index: int) -> list[str]:
                 texts: list[str] = []
                 while not done.is_set() or not texts:
-                    texts.append(client.get(f"{server.url}get/{index}").text)
+                    texts.append(client.get(f"{base}get/{index}").text)
                 return texts
 
             with ThreadPoolExecutor(max_workers=4) as pool:

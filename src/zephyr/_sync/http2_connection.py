@@ -97,6 +97,9 @@ _GATHER_LIMIT = 256 * 1024
 _SHARED_STALL_WAIT = 0.05
 # A stalled writer reads until its reads have queued this much to send (module docstring).
 _STALLED_QUEUE_LIMIT = 16 * 1024
+# TLS writes go in smaller slices: the ssl module writes a slice whole or not at all (no
+# partial writes), so the write timeout, which progress restarts, covers a whole slice.
+_TLS_WRITE_SLICE = 64 * 1024
 
 
 class NoStream(Exception):
@@ -289,7 +292,13 @@ class SyncHTTP2Connection(SyncSocketConnection):
             while size < limit and self._readable_now():
                 try:
                     more = self._recv_into(view[size:], timeout)
-                except (ReadError, ReadTimeout) as exc:
+                except ReadTimeout:
+                    # The rest of a record is late: OpenSSL keeps what came, and the next read
+                    # waits for it with its own timeout. (Deferred, this timeout would fail
+                    # whichever thread reads next, at once: a stalled writer reads here with
+                    # what is left of its write timeout.)
+                    break
+                except ReadError as exc:
                     self._deferred = exc
                     break
                 if not more:
@@ -692,7 +701,13 @@ class SyncHTTP2Connection(SyncSocketConnection):
 
         try:
             send_all(
-                self.sock, data, self._send_flags, WRITE_SLICE, timeout, stalled, self._tls_lock
+                self.sock,
+                data,
+                self._send_flags,
+                WRITE_SLICE if self._tls_lock is None else _TLS_WRITE_SLICE,
+                timeout,
+                stalled,
+                self._tls_lock,
             )
         except OSError as exc:
             raise WriteError(f"Could not write the request: {describe_os_error(exc)}") from exc
@@ -770,7 +785,15 @@ class SyncHTTP2Connection(SyncSocketConnection):
                 if stream.waiting:
                     stream.cond.notify()  # type: ignore[union-attr]
             self._dead = True
-        super().close()
+        tls_lock = self._tls_lock
+        if tls_lock is None:
+            super().close()
+            return
+        # The shutdown goes into the TLS object too: `SSLSocket.shutdown` drops it first, and a
+        # writer's `send` in that gap would go out as plain bytes (and a read would raise
+        # ValueError). Under the lock, the calls in flight end before it, the later ones fail.
+        with tls_lock:
+            super().close()
 
 
 # -- the exchange ---------------------------------------------------------------------------

@@ -71,6 +71,8 @@ def send_some(
         return WOULD_BLOCK
     except ssl.SSLWantReadError:
         return NEEDS_READ
+    except ValueError as exc:  # the TLS socket was closed (another thread closed it)
+        raise OSError(f"the connection was closed: {exc}") from exc
 
 
 def send_all(
@@ -136,6 +138,8 @@ def recv_nonblocking(
             readable = True
         except ssl.SSLWantWriteError:
             readable = False
+        except ValueError as exc:  # the TLS socket was closed (another thread closed it)
+            raise OSError(f"the connection was closed: {exc}") from exc
         remaining = None
         if timeout is not None:
             if deadline is None:
