@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import resource
+import ssl
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -83,6 +84,38 @@ def test_http1_disabled_against_an_http11_only_server(client_factory: ClientFact
         client = client_factory(http1=False, http2=True, verify=server.ca_path)
         with pytest.raises(zephyr.ConnectError, match="does not speak HTTP/2"):
             client.get(server.url + "/get")
+        client.close()
+
+
+def test_a_users_ssl_context_gets_the_clients_alpn(
+    client_factory: ClientFactory, zephyr_tls_server: TestServer
+) -> None:
+    # As HTTPX does (and HTTPX 0.28 steers users to `verify=ssl.create_default_context(...)`):
+    # with http2=True the given context offers "h2"...
+    context = ssl.create_default_context(cafile=zephyr_tls_server.ca_path)
+    client = client_factory(http2=True, verify=context)
+    assert client.get(zephyr_tls_server.url + "/get").http_version == "HTTP/2"
+    # ...and one that offers "h2" to a client without http2 is set back to HTTP/1.1 only.
+    offering_h2 = ssl.create_default_context(cafile=zephyr_tls_server.ca_path)
+    offering_h2.set_alpn_protocols(["h2", "http/1.1"])
+    client = client_factory(verify=offering_h2)
+    response = client.get(zephyr_tls_server.url + "/get")
+    assert response.http_version == "HTTP/1.1"
+    assert response.json()["url"].endswith("/get")
+
+
+def test_h2_chosen_where_the_client_did_not_offer_it_is_refused(
+    client_factory: ClientFactory, zephyr_tls_server: TestServer
+) -> None:
+    # The context's ALPN list changed after the client set it: a server picking "h2" must not
+    # be answered in HTTP/1.1 (its first frame would read as a malformed response).
+    context = ssl.create_default_context(cafile=zephyr_tls_server.ca_path)
+    client = client_factory(verify=context)
+    assert client.get(zephyr_tls_server.url + "/get").http_version == "HTTP/1.1"
+    context.set_alpn_protocols(["h2"])
+    with TestServer(tls=True) as other:
+        with pytest.raises(zephyr.ConnectError, match="chose HTTP/2 by ALPN"):
+            client.get(other.url + "/get")
         client.close()
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "request_body",
     "request_head",
     "stream_reset_error",
+    "unoffered_h2_error",
     "unprocessed_error",
 ]
 
@@ -120,6 +121,17 @@ def negotiated_http2(selected_alpn: str | None, http1: bool, host: str) -> bool:
             "disabled (http1=False)."
         )
     return False
+
+
+def unoffered_h2_error(host: str) -> ConnectError:
+    """The server chose "h2" by ALPN on a connection that did not offer it: the SSLContext given
+    as `verify` had its ALPN list changed after the client set it. Speaking HTTP/1.1 there
+    would fail on the server's first frame with a baffling parse error."""
+    return ConnectError(
+        f"The server at {host!r} chose HTTP/2 by ALPN, which this client does not speak "
+        "(http2=False): the SSLContext given as `verify` offers 'h2'. Set http2=True, or leave "
+        "the context's ALPN protocols to the client."
+    )
 
 
 # -- requests -------------------------------------------------------------------------------

@@ -42,8 +42,9 @@ def create_ssl_context(
 
     verify: True (certifi's CA bundle, or `SSL_CERT_FILE`/`SSL_CERT_DIR` when `trust_env`),
         a CA bundle file or a directory of hashed CA certificates, False (no verification at
-        all, no host name check), or an `ssl.SSLContext` used as is (with `cert` loaded into
-        it; its ALPN is the caller's business).
+        all, no host name check), or an `ssl.SSLContext`, used as is but for `cert`, loaded
+        into it, and its ALPN list, set to the protocols the client speaks (as HTTPX does:
+        with `http2=True` it offers "h2", without it it must not).
     cert: a client certificate: a PEM file holding the certificate and its key, or
         `(certfile, keyfile)`, or `(certfile, keyfile, password)`.
     trust_env: honour `SSL_CERT_FILE`, `SSL_CERT_DIR` and `SSLKEYLOGFILE`.
@@ -54,6 +55,7 @@ def create_ssl_context(
     if isinstance(verify, ssl.SSLContext):
         if cert is not None:
             _load_client_cert(verify, _normalise_cert(cert))
+        verify.set_alpn_protocols(alpn_protocols(http1=http1, http2=http2))
         return verify
     if not isinstance(verify, bool):
         verify = os.fspath(verify)

@@ -48,6 +48,7 @@ from .._h2_common import (
     is_h2c,
     may_be_http2,
     negotiated_http2,
+    unoffered_h2_error,
 )
 from .._io_common import (
     PoolKey,
@@ -780,6 +781,11 @@ class AsyncHTTPTransport(AsyncBaseTransport, TransportOptions):
                     key, loop, self, tls=True, core_options=self._h11_options
                 )
             negotiating.hand_over(connection)
+        elif tls:
+            ssl_object = transport.get_extra_info("ssl_object")
+            if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
+                transport.abort()
+                raise unoffered_h2_error(sni or host)
         if logger.isEnabledFor(logging.DEBUG):
             where = (
                 f"unix socket {self._uds!r}" if self._uds else connection.get_extra_info("peername")

@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any, cast
 from .._config import DEFAULT_LIMITS, Limits
 from .._deadline import Deadline, bounded_wait
 from .._exceptions import ConnectError, ConnectTimeout, PoolTimeout, RequestError
-from .._h2_common import RetryBudget, Unprocessed, is_h2c, may_be_http2, negotiated_http2
+from .._h2_common import (
+    RetryBudget,
+    Unprocessed,
+    is_h2c,
+    may_be_http2,
+    negotiated_http2,
+    unoffered_h2_error,
+)
 from .._io_common import (
     PoolKey,
     SocketOption,
@@ -508,6 +515,9 @@ class HTTPTransport(BaseTransport, TransportOptions):
                 http2 = is_h2c(scheme, self._http1, self._http2)
             if http2:
                 return self._start_http2(key, sock, connect_timeout, tls)
+        elif tls and sock.selected_alpn_protocol() == "h2":  # type: ignore[attr-defined]
+            sock.close()
+            raise unoffered_h2_error(sni or host)
         return SyncHTTP11Connection(
             key, sock, timeout=connect_timeout, tls=tls, core_options=self._h11_options
         )
