@@ -8,6 +8,10 @@ def test_timeout_single_value() -> None:
     timeout = zephyr.Timeout(5.0)
     assert timeout.as_dict() == {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
     assert repr(timeout) == "Timeout(timeout=5.0)"
+    # Numbers are kept as given, as HTTPX keeps them (a tutorial printing Timeout(3) shows 3).
+    assert repr(zephyr.Timeout(3)) == "Timeout(timeout=3)"
+    assert repr(zephyr.Timeout(3, connect=1)) == "Timeout(connect=1, read=3, write=3, pool=3)"
+    assert zephyr.Timeout(3) == zephyr.Timeout(3.0)
 
 
 def test_timeout_none_disables_everything() -> None:

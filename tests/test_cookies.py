@@ -85,7 +85,7 @@ def test_update() -> None:
 def test_repr() -> None:
     cookies = zephyr.Cookies()
     cookies.set("a", "1", domain="example.org")
-    assert repr(cookies) == "<Cookies[<Cookie a=1 for example.org/ />]>"
+    assert repr(cookies) == "<Cookies[<Cookie a=1 for example.org />]>"  # as HTTPX
 
 
 def test_extract_from_response_and_send_back() -> None:

@@ -129,7 +129,7 @@ def _seconds(value: object, name: str) -> float | None:
         raise TypeError(f"Timeout {name} must be a number of seconds or None, not {value!r}.")
     if value != value or value < 0:  # NaN or negative
         raise ValueError(f"Timeout {name} must be a non-negative number of seconds, not {value}.")
-    return float(value)
+    return value  # as given, as HTTPX keeps it: repr(Timeout(3)) is "Timeout(timeout=3)"
 
 
 # What `read()` collects in memory, decoded, before it gives up (Limits.max_response_size).

@@ -187,7 +187,6 @@ class Cookies(MutableMapping[str, str]):
 
     def __repr__(self) -> str:
         described = ", ".join(
-            f"<Cookie {cookie.name}={cookie.value} for {cookie.domain}{cookie.path} />"
-            for cookie in self.jar
+            f"<Cookie {cookie.name}={cookie.value} for {cookie.domain} />" for cookie in self.jar
         )
         return f"<Cookies[{described}]>"
