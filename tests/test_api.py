@@ -64,3 +64,21 @@ def test_httpx_style_names_exist() -> None:
         "InvalidURL",
     ):
         assert hasattr(zephyr, name), name
+
+
+def test_import_loads_neither_ssl_nor_the_transports() -> None:
+    # DESIGN.md: import is cheap. HTTPTransport, AsyncHTTPTransport and create_ssl_context
+    # load on first use; a fresh interpreter shows what `import zephyr` alone pulls in.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, zephyr; "
+        "print(sorted(m for m in ('ssl', 'asyncio', 'zephyr._ssl', 'zephyr._transports.http') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
+    assert zephyr.create_ssl_context(verify=False).check_hostname is False

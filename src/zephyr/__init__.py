@@ -57,6 +57,7 @@ from ._transports import AsyncBaseTransport, BaseTransport, MockTransport
 from ._urls import URL, QueryParams
 
 if typing.TYPE_CHECKING:
+    from ._ssl import create_ssl_context
     from ._transports.async_http import AsyncHTTPTransport
     from ._transports.http import HTTPTransport
 
@@ -121,6 +122,7 @@ __all__ = [
     "ZephyrError",
     "__version__",
     "codes",
+    "create_ssl_context",
     "delete",
     "get",
     "head",
@@ -153,4 +155,8 @@ def __getattr__(name: str) -> typing.Any:
 
         AsyncHTTPTransport.__module__ = "zephyr"
         return AsyncHTTPTransport
+    if name == "create_ssl_context":  # as HTTPX's; `ssl` loads on first use, as above
+        from ._ssl import create_ssl_context
+
+        return create_ssl_context
     raise AttributeError(f"module 'zephyr' has no attribute {name!r}")
