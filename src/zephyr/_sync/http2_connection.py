@@ -732,7 +732,12 @@ class SyncHTTP2Connection(SyncSocketConnection):
             # Another thread reads (and files what we would): wait for room only, and look
             # again soon whether the role is free.
             wait = _SHARED_STALL_WAIT if remaining is None else min(remaining, _SHARED_STALL_WAIT)
-            self._readiness.wait(want_read, not want_read, wait if may_read else remaining)
+            if want_read:
+                # TLS wants a read first (renegotiation, which HTTP/2 forbids) that this thread
+                # may not make: the bytes are there, so a poll would return at once. Sleep.
+                time.sleep(wait)
+                return
+            self._readiness.wait(False, True, wait if may_read else remaining)
             return
         # The reader role is ours until `_process` or `_give_up_reading` hands it back.
         try:
