@@ -50,6 +50,12 @@ from ._types import (
 __all__ = ["AsyncClient"]
 
 
+def _note_request(exc: RequestError, request: Request) -> None:
+    # What `request_context` does, without a context manager's ~0.8 us (measured).
+    if exc._request is None:
+        exc._request = request
+
+
 class AsyncClient(BaseClient[AsyncBaseTransport]):
     """An asyncio HTTP client with connection pooling; the API of `Client`, awaited.
 
@@ -207,7 +213,14 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
         settings, follow, flow = self._start_flow(request, auth, follow_redirects)
         if flow is None:
             # Nothing to do before the response (no auth, hooks or retries): no flow to drive.
-            response = await self._send_single_request(request, settings.deadline)
+            transport = self._start_single(request, settings.deadline)
+            started = time.perf_counter()
+            try:
+                response = await transport.handle_async_request(request)
+            except RequestError as exc:
+                _note_request(exc, request)
+                raise
+            self._finish_single(request, response, started)
             try:
                 flow = after_single_send(settings, request, response, follow)
             except BaseException:
@@ -332,6 +345,20 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
     async def _send_single_request(
         self, request: Request, deadline: Deadline | None = None
     ) -> Response:
+        transport = self._start_single(request, deadline)
+        started = time.perf_counter()
+        try:
+            response = await transport.handle_async_request(request)
+        except RequestError as exc:
+            _note_request(exc, request)
+            raise
+        return self._finish_single(request, response, started)
+
+    # `send` without a flow awaits the transport itself between these two, which is
+    # `_send_single_request` inlined: a coroutine frame fewer per request in flight.
+
+    def _start_single(self, request: Request, deadline: Deadline | None) -> AsyncBaseTransport:
+        """The transport for `request`, once the request is ready to go to it."""
         transport = self._transport
         if self._mounts:
             transport = self._transport_for_url(request.url, transport)
@@ -344,14 +371,9 @@ class AsyncClient(BaseClient[AsyncBaseTransport]):
             # Each attempt: the phase timeouts capped to what is left, and the deadline itself
             # for the transport's waits (`_deadline.py`).
             request.extensions["timeout"] = deadline.timeouts()
-        started = time.perf_counter()
-        try:
-            response = await transport.handle_async_request(request)
-        except RequestError as exc:
-            # What `request_context` does, without a context manager's ~0.8 us (measured).
-            if exc._request is None:
-                exc._request = request
-            raise
+        return transport
+
+    def _finish_single(self, request: Request, response: Response, started: float) -> Response:
         assert isinstance(response.stream, AsyncByteStream)
         response._sent_at = started  # `elapsed` is set when the response is closed
         self._after_send(request, response, started)
