@@ -26,6 +26,7 @@ __all__ = [
     "RetryBudget",
     "Unprocessed",
     "connection_lost_error",
+    "goaway_mid_response_error",
     "goaway_reason",
     "handshake_error",
     "http2_extensions",
@@ -176,6 +177,15 @@ def unprocessed_error(request: Request, reason: str, *, goaway: bool) -> RemoteP
         if request.method in ("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"):
             why = "its body cannot be replayed"
     return RemoteProtocolError(f"{what}; {why}. ({reason})")
+
+
+def goaway_mid_response_error(reason: str) -> RemoteProtocolError:
+    """A GOAWAY that calls a stream unprocessed when its response had already begun: the
+    server contradicts itself, and the request is not retried."""
+    return RemoteProtocolError(
+        "The server went away (GOAWAY) in the middle of the response, after saying it had "
+        f"not processed the request. ({reason})"
+    )
 
 
 def stream_reset_error(reason: str) -> RemoteProtocolError:

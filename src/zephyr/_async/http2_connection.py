@@ -42,6 +42,7 @@ from .._exceptions import (
 from .._h2_common import (
     Unprocessed,
     connection_lost_error,
+    goaway_mid_response_error,
     goaway_progress,
     goaway_reason,
     stream_reset_error,
@@ -410,6 +411,13 @@ class AsyncHTTP2Connection(asyncio.Protocol):
                 stream.error = ReadError("The response was closed before its end.")
             self.protocol.reset_stream(stream_id, CANCEL)
             self._stream_left(stream)
+            if self.protocol.is_closed:
+                # Draining after a GOAWAY, and that was its last stream: the connection is
+                # over (as `data_received` would find after a stream ending from the server's
+                # side), and a server waiting for us to close must not hold its slot forever.
+                self.flush()
+                self._close(ReadError("The connection was closed."), graceful=True)
+                return
             self.schedule_flush()
         elif unread:
             # Over, but part of its body was never read: that credit goes back to the
@@ -449,7 +457,10 @@ class AsyncHTTP2Connection(asyncio.Protocol):
             stream = streams.pop(stream_id, None)
             if stream is not None:
                 if stream.error is None:
-                    stream.error = Unprocessed(reason, goaway=True, progress=progress)
+                    if stream.head is None:
+                        stream.error = Unprocessed(reason, goaway=True, progress=progress)
+                    else:  # its response had begun: not a request to send again
+                        stream.error = goaway_mid_response_error(reason)
                 stream.sending = False
                 self._stream_left(stream)
 

@@ -49,6 +49,7 @@ from .._exceptions import (
 from .._h2_common import (
     Unprocessed,
     connection_lost_error,
+    goaway_mid_response_error,
     goaway_progress,
     goaway_reason,
     handshake_error,
@@ -594,7 +595,7 @@ class SyncHTTP2Connection(SyncSocketConnection):
             elif kind is StreamReset:
                 stream = streams.get(event.stream_id)
                 if stream is not None:
-                    if event.error_code == REFUSED_STREAM and event.remote:
+                    if event.error_code == REFUSED_STREAM and event.remote and not stream.received:
                         stream.error = Unprocessed(event.reason, goaway=False)
                     else:
                         stream.error = stream_reset_error(event.reason)
@@ -609,7 +610,10 @@ class SyncHTTP2Connection(SyncSocketConnection):
                 for stream_id in event.unprocessed_stream_ids:
                     stream = streams.get(stream_id)
                     if stream is not None:
-                        stream.error = Unprocessed(reason, goaway=True, progress=progress)
+                        if stream.received:  # its response had begun: not to be sent again
+                            stream.error = goaway_mid_response_error(reason)
+                        else:
+                            stream.error = Unprocessed(reason, goaway=True, progress=progress)
                         if stream.waiting:
                             stream.cond.notify()  # type: ignore[union-attr]
             elif kind is SettingsChanged:
@@ -634,7 +638,7 @@ class SyncHTTP2Connection(SyncSocketConnection):
             last_id = self.core.last_stream_id_processed
             for stream in self._streams.values():
                 if stream.error is None:
-                    if last_id is not None and stream.id > last_id:
+                    if last_id is not None and stream.id > last_id and not stream.received:
                         # Opened as the GOAWAY came: never processed, whatever broke next.
                         stream.error = Unprocessed(f"{error}", goaway=True, progress=True)
                     elif stale and stream.stale_ok and not stream.received:

@@ -573,6 +573,9 @@ class AsyncHTTPTransport(AsyncBaseTransport, TransportOptions):
                     connection.close()  # its slot goes back with it
                     raise
                 if connection.closed:
+                    # Closed before the pool knew it (the server's first frames came with the
+                    # end of the handshake, and ended it): its release then did nothing.
+                    self.release_connection(connection, False)
                     raise ConnectError(
                         f"The server at {key[1].decode('ascii')!r} did not start HTTP/2: "
                         f"{connection.close_error}"
