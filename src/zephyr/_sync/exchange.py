@@ -47,6 +47,10 @@ class ConnectionOwner(Protocol):
 
     def detach_connection(self, connection: SyncHTTP11Connection) -> None: ...
 
+    def release_abandoned(self, connection: SyncHTTP11Connection) -> None:
+        """`release_connection(connection, False)` for a response given up in a generator's
+        finaliser, which must never block on a lock its own thread may hold."""
+
 
 def exchange(
     connection: SyncHTTP11Connection,
@@ -228,17 +232,19 @@ class HTTP11ResponseStream(SyncByteStream):
         self._done = False
 
     def __iter__(self) -> Iterator[bytes]:
-        pending = self._pending
-        if pending:
-            self._pending = []
-            yield from pending
-        if self._done:
-            return
-        connection = self._connection
-        protocol = connection.protocol
-        read_timeout = self._read_timeout
-        deadline = self._deadline
         try:
+            # Inside the `try`: a consumer that walks away during the bytes that came with the
+            # head must close the connection too (else its pool slot is lost for good).
+            pending = self._pending
+            if pending:
+                self._pending = []
+                yield from pending
+            if self._done:
+                return
+            connection = self._connection
+            protocol = connection.protocol
+            read_timeout = self._read_timeout
+            deadline = self._deadline
             while True:
                 if deadline is None:
                     data = connection.recv_data(read_timeout)
@@ -251,9 +257,14 @@ class HTTP11ResponseStream(SyncByteStream):
                     elif type(event) is ResponseEnded:
                         self._finish()
                         return
+        except GeneratorExit:
+            # The consumer walked away: the rest of the body is still on the wire, so the
+            # connection cannot be reused. This may run in the garbage collector, in the middle
+            # of this thread's own pool operation (`ConnectionOwner.release_abandoned`).
+            self._abandon()
+            raise
         except BaseException:
-            # An error, or the consumer walked away (GeneratorExit): the rest of the body is
-            # still on the wire, so the connection cannot be reused.
+            # An error: the connection cannot be reused.
             self.close()
             raise
 
@@ -288,3 +299,11 @@ class HTTP11ResponseStream(SyncByteStream):
         self._pending = []
         self._connection.close()
         self._owner.release_connection(self._connection, False)
+
+    def _abandon(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._pending = []
+        self._connection.close()
+        self._owner.release_abandoned(self._connection)

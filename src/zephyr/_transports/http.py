@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -66,6 +67,9 @@ _monotonic = time.monotonic
 
 AnyConnection = SyncHTTP11Connection | SyncHTTP2Connection
 _TIMED_OUT = object()
+# How long a finaliser's release waits for the pool lock before it defers (see
+# `release_abandoned`): far longer than any pool operation holds it.
+_ABANDONED_LOCK_WAIT = 0.05
 
 
 class HTTPTransport(BaseTransport, TransportOptions):
@@ -116,6 +120,9 @@ class HTTPTransport(BaseTransport, TransportOptions):
             MultiplexIndex(limits.keepalive_expiry) if http2 else None
         )
         self._lock = threading.Lock()
+        # Connections of responses given up in a finaliser that could not take the lock
+        # (`release_abandoned`); deque appends and pops are atomic.
+        self._abandoned: deque[SyncHTTP11Connection] = deque()
 
     # -- the request ------------------------------------------------------------------------
 
@@ -398,6 +405,8 @@ class HTTPTransport(BaseTransport, TransportOptions):
         pool = self._pool
         waiter: PoolWaiter[PoolKey, AnyConnection] | None = None
         with self._lock:
+            if self._abandoned:
+                self._take_back_abandoned()
             try:
                 got = pool.acquire(key, _monotonic())
             except PoolClosed:
@@ -423,7 +432,18 @@ class HTTPTransport(BaseTransport, TransportOptions):
         timeouts: dict[str, Any],
     ) -> SyncHTTP11Connection | None:
         pool_timeout, wait, total = bounded_wait(timeouts, "pool")
-        if not ready.wait(wait):
+        try:
+            in_time = ready.wait(wait)
+        except BaseException:
+            # KeyboardInterrupt (or gevent's Timeout) in the wait: the place in the queue goes
+            # back, and a connection granted meanwhile with it; else the slot is lost for good.
+            with self._lock:
+                if not waiter.closed:
+                    self._pool.cancel_wait(waiter, _monotonic())
+                closing = self._take_closing()
+            _close_all(closing)
+            raise
+        if not in_time:
             with self._lock:
                 # The pool may have granted us a connection between the timeout and the lock:
                 # then it is ours after all.
@@ -550,12 +570,35 @@ class HTTPTransport(BaseTransport, TransportOptions):
                 logger.debug("closing connection %s", key)
         pool = self._pool
         with self._lock:
+            if self._abandoned:
+                self._take_back_abandoned()
             pool.release(key, connection, reusable=reusable, now=_monotonic())
             closing = pool.closing  # `_take_closing()`, inlined: this runs per request
             if closing:
                 pool.closing = []
         if closing:
             _close_all(closing)
+
+    def release_abandoned(self, connection: SyncHTTP11Connection) -> None:
+        """`release_connection(connection, False)` for a response its consumer gave up, from
+        the body generator's finaliser. The garbage collector may run that in the middle of a
+        pool operation of this very thread, the lock held: a blocking acquire would never
+        return. So the lock is only waited for briefly (another thread's pool operation takes
+        microseconds); failing that, the connection (closed already) waits in `_abandoned` and
+        the next pool operation takes it back."""
+        if self._lock.acquire(timeout=_ABANDONED_LOCK_WAIT):
+            self._lock.release()  # not ours: another thread held it; free now
+            self.release_connection(connection, False)
+        else:
+            self._abandoned.append(connection)
+
+    def _take_back_abandoned(self) -> None:
+        # Under the lock: the releases `release_abandoned` could not make.
+        abandoned = self._abandoned
+        now = _monotonic()
+        while abandoned:
+            connection = abandoned.popleft()
+            self._pool.release(connection.key, connection, reusable=False, now=now)
 
     def detach_connection(self, connection: SyncHTTP11Connection) -> None:
         """The connection was upgraded (101): it leaves the pool without being closed."""
