@@ -103,11 +103,13 @@ async def _connect_tcp(
     socket_options: Iterable[SocketOption],
     timing: dict[str, float] | None,
 ) -> socket.socket:
-    # As the blocking `connect_tcp`: every address the name resolves to is tried in turn, and
-    # the timeout bounds them all together (name resolution included, here).
+    # As the blocking `connect_tcp`: every address the name resolves to is tried in turn, each
+    # with its share of the time left, and the timeout bounds them all together (name
+    # resolution included, here).
     started = _perf_counter()
+    deadline = None if timeout is None else loop.time() + timeout
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout_at(deadline):
             addresses: Any = _numeric_address(host, port)
             if addresses is None:
                 try:
@@ -118,15 +120,26 @@ async def _connect_tcp(
             if timing is not None:
                 timing["dns"] = resolved - started
             errors: list[OSError] = []
-            for family, kind, proto, _, address in addresses:
+            count = len(addresses)
+            for index, (family, kind, proto, _, address) in enumerate(addresses):
+                left = count - index
                 sock = socket.socket(family, kind, proto)
                 try:
                     prepare_socket(sock, socket_options, local_address, tcp=True)
                     sock.setblocking(False)
-                    await loop.sock_connect(sock, address)
-                except TimeoutError:  # the kernel's own connect timeout
+                    if deadline is None or left == 1:
+                        await loop.sock_connect(sock, address)
+                    else:
+                        # Its share of what is left, as the blocking `connect_tcp` gives it.
+                        share = (deadline - loop.time()) / left
+                        async with asyncio.timeout_at(loop.time() + share):
+                            await loop.sock_connect(sock, address)
+                except TimeoutError as exc:  # its share ran out, or the kernel's own timeout
                     sock.close()
-                    raise
+                    if left == 1:
+                        raise
+                    errors.append(exc)
+                    continue
                 except OSError as exc:
                     sock.close()
                     errors.append(exc)

@@ -42,8 +42,10 @@ def connect_tcp(
     """A connected TCP socket, TCP_NODELAY set, in blocking mode with `timeout`.
 
     As `socket.create_connection`: every address the name resolves to is tried in turn
-    (IPv4 and IPv6), but the timeout bounds all the attempts together, and `socket_options`
-    are applied before connecting (SO_REUSEPORT, SO_BINDTODEVICE, keep-alive settings...).
+    (IPv4 and IPv6), but the timeout bounds all the attempts together (each address gets its
+    share of what is left, so one that never answers does not take it all), and
+    `socket_options` are applied before connecting (SO_REUSEPORT, SO_BINDTODEVICE, keep-alive
+    settings...).
     """
     started = time.perf_counter()
     try:
@@ -55,15 +57,27 @@ def connect_tcp(
         timing["dns"] = resolved - started
     deadline = None if timeout is None else time.monotonic() + timeout
     errors: list[OSError] = []
-    for family, kind, proto, _, address in addresses:
+    count = len(addresses)
+    for index, (family, kind, proto, _, address) in enumerate(addresses):
+        last = index == count - 1
         sock = socket.socket(family, kind, proto)
         try:
             prepare_socket(sock, socket_options, local_address, tcp=True)
-            sock.settimeout(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the connect timeout ran out")
+                # Each address gets its share of what is left (the last one all of it): a first
+                # address that never answers (a broken IPv6 route on a dual-stack name) leaves
+                # time for the next, within the one connect timeout.
+                sock.settimeout(remaining / (count - index))
             sock.connect(address)
         except TimeoutError as exc:
             sock.close()
-            raise connect_timeout_error(host, port, timeout) from exc
+            if last or (deadline is not None and time.monotonic() >= deadline):
+                raise connect_timeout_error(host, port, timeout) from exc
+            errors.append(exc)
+            continue
         except OSError as exc:
             sock.close()
             errors.append(exc)
