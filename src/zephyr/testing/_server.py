@@ -74,7 +74,9 @@ class TestServer:
             announces (hypercorn's default, 100, when None).
 
     `peers` holds the client addresses (host, port) of the requests served: one per
-    connection, so a test can tell how many connections its requests used.
+    connection, so a test can tell how many connections its requests used. On a server that
+    outlives many connections a port comes round again: `peer_log` lists the address of every
+    request in order, and `peers_since(mark)` the distinct ones after `len(peer_log)` was `mark`.
     """
 
     __test__ = False  # keep pytest from collecting this class as tests
@@ -97,6 +99,7 @@ class TestServer:
         self.app: Any = default_app if app is None else app
         self.h2_max_concurrent_streams = h2_max_concurrent_streams
         self.peers: set[tuple[str, int]] = set()
+        self.peer_log: list[tuple[str, int]] = []
         self._thread: threading.Thread | None = None
         self._serving = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -213,6 +216,11 @@ class TestServer:
         finally:
             self._serving.set()  # never leave start() waiting for a server that is gone
 
+    def peers_since(self, mark: int) -> set[tuple[str, int]]:
+        """The client addresses of the requests served after `peer_log` held `mark` entries:
+        how many connections they came over, even where a port was seen before."""
+        return set(self.peer_log[mark:])
+
     async def _serve(self, config: Config) -> None:
         from hypercorn.asyncio import serve
 
@@ -223,7 +231,9 @@ class TestServer:
     async def _recording_app(self, scope: Any, receive: Any, send: Any) -> None:
         client = scope.get("client")
         if client:
-            self.peers.add((client[0], client[1]))
+            peer = (client[0], client[1])
+            self.peers.add(peer)
+            self.peer_log.append(peer)
         await self.app(scope, receive, send)
 
     async def _serve_until_shutdown(self) -> None:
