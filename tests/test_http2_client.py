@@ -269,6 +269,28 @@ def goaway_after_first(conn: H2ScriptedConnection) -> None:
     conn.drain()
 
 
+def test_an_idle_http2_connection_makes_room_for_another_origin(
+    client_factory: ClientFactory,
+) -> None:
+    # An HTTP/2 connection holds its pool slot for its whole life. In a full pool, one without
+    # a stream in flight is closed to make room, as an idle HTTP/1.1 connection would be: else
+    # a request to any new origin could only time out once max_connections origins were seen.
+    with H2ScriptedServer(serve_all) as a, H2ScriptedServer(serve_all) as b:
+        client = client_factory(
+            http1=False,
+            http2=True,
+            limits=zephyr.Limits(max_connections=1),
+            timeout=zephyr.Timeout(5.0, pool=1.0),
+        )
+        assert client.get(a.url + "one").text == "/one"
+        assert client.get(b.url + "two").text == "/two"  # A's idle connection made room
+        assert client.get(a.url + "three").text == "/three"
+        client.close()
+    assert (a.accepted, b.accepted) == (2, 1)
+    assert not a.errors
+    assert not b.errors
+
+
 def test_goaway_mid_flight_retries_the_unprocessed_gets(client_factory: ClientFactory) -> None:
     with H2ScriptedServer(goaway_after_first) as server:
         client = client_factory(http1=False, http2=True)

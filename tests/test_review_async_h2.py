@@ -87,13 +87,6 @@ def test_draining_connection_closes_once_its_last_stream_is_abandoned(run: Runne
 # -- 2. idle HTTP/2 connections are never evicted for another origin ---------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an idle HTTP/2 connection holds its pool slot as 'in use' for its whole life; "
-    "PoolState.acquire evicts only idle HTTP/1.1 connections, and index keep-alive expiry is "
-    "checked only on a checkout for the same origin: a request to another origin gets "
-    "PoolTimeout once max_connections origins were visited over HTTP/2",
-)
 def test_an_idle_http2_connection_makes_room_for_another_origin(run: Runner[None]) -> None:
     async def main(a: H2ScriptedServer, b: H2ScriptedServer) -> None:
         limits = Limits(max_connections=1, keepalive_expiry=0.2)
@@ -129,8 +122,7 @@ def test_a_slot_freed_while_waiting_for_a_stream_is_used(run: Runner[None]) -> N
             serve_all(conn)
 
     def script_b(conn: H2ScriptedConnection) -> None:
-        (request,) = conn.wait_requests(1)
-        conn.respond(request.stream_id, body=b"b")
+        conn.wait_requests(1)  # never answered: B's connection is busy, not idle
         close_b.wait(5)
         conn.sock.shutdown(socket.SHUT_RDWR)  # B's connection goes: a pool slot frees up
 
@@ -138,9 +130,10 @@ def test_a_slot_freed_while_waiting_for_a_stream_is_used(run: Runner[None]) -> N
         async with h2c_transport(limits=Limits(max_connections=2)) as transport:
             held = asyncio.ensure_future(transport.handle_async_request(get(a.url + "held")))
             await wait_until(lambda: a.accepted == 1, "A's first connection")
-            response = await transport.handle_async_request(get(b.url + "b"))
-            assert await response.aread() == b"b"
-            # The pool is full (A at its 1 stream, B idle); A's second request waits.
+            held_b = asyncio.ensure_future(transport.handle_async_request(get(b.url + "b")))
+            await wait_until(lambda: b.accepted == 1, "B's connection")
+            # The pool is full (A at its 1 stream, B busy: nothing to evict); A's second
+            # request waits.
             second = asyncio.ensure_future(
                 transport.handle_async_request(get(a.url + "second", pool=1.0))
             )
@@ -151,9 +144,10 @@ def test_a_slot_freed_while_waiting_for_a_stream_is_used(run: Runner[None]) -> N
                 response = await second
                 assert await response.aread() == b"/second"
             finally:
-                held.cancel()
-                with contextlib.suppress(BaseException):
-                    await held
+                for task in (held, held_b):
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
 
     with (
         H2ScriptedServer(script_a, max_concurrent_streams=1) as a,

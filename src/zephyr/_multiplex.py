@@ -90,6 +90,7 @@ class MultiplexIndex(Generic[K, C]):
         "_closed",
         "_entries",
         "_expiry",
+        "_idle",
         "_pending",
         "_per_key",
         "_waiters",
@@ -102,6 +103,9 @@ class MultiplexIndex(Generic[K, C]):
         self._available: dict[K, dict[C, None]] = {}
         # Every shared connection in the index -> its bookkeeping.
         self._entries: dict[C, _Entry[K]] = {}
+        # The connections without a stream in flight, longest idle first (an ordered set): the
+        # ones `evict_idle` may close to make room in a full pool for another origin.
+        self._idle: dict[C, None] = {}
         self._per_key: dict[K, int] = {}  # key -> how many of its connections are indexed
         # key -> connects in progress that may negotiate HTTP/2.
         self._pending: dict[K, int] = {}
@@ -177,6 +181,19 @@ class MultiplexIndex(Generic[K, C]):
             connection, waiter.connection = waiter.connection, None
             self.release_stream(connection, now)
 
+    def evict_idle(self) -> bool:
+        """A full pool needs a slot: the connection idle the longest (no stream in flight, any
+        origin) leaves the index for `closing`, where the driver frees its slot and closes it.
+        False if every connection has a stream in flight. (An idle HTTP/2 connection holds its
+        slot as "in use" for its whole life: without this, once `max_connections` origins had
+        been visited over HTTP/2, a request to any other origin could only time out.)"""
+        connection = next(iter(self._idle), None)
+        if connection is None:
+            return False
+        self._remove(connection, self._entries[connection])
+        self.closing.append(connection)
+        return True
+
     # -- connects ---------------------------------------------------------------------------
 
     def begin_connect(self, key: K) -> None:
@@ -215,6 +232,7 @@ class MultiplexIndex(Generic[K, C]):
         entry.in_flight -= 1
         if not entry.in_flight:
             entry.idle_since = now
+            self._idle[connection] = None
         if entry.in_flight < entry.capacity:
             self._mark_available(entry.key, connection)
             self._serve_waiters(entry.key, connection, entry)
@@ -247,6 +265,7 @@ class MultiplexIndex(Generic[K, C]):
         self._closed = True
         self._available.clear()
         self._entries.clear()
+        self._idle.clear()
         self._per_key.clear()
         self._pending.clear()
         waiters, self._waiters = self._waiters, {}
@@ -259,6 +278,8 @@ class MultiplexIndex(Generic[K, C]):
     # -- internals --------------------------------------------------------------------------
 
     def _take_stream(self, connection: C, entry: _Entry[K]) -> None:
+        if not entry.in_flight:
+            self._idle.pop(connection, None)
         entry.in_flight += 1
         if entry.in_flight >= entry.capacity:
             self._unmark_available(entry.key, connection)
@@ -278,6 +299,7 @@ class MultiplexIndex(Generic[K, C]):
 
     def _remove(self, connection: C, entry: _Entry[K]) -> None:
         del self._entries[connection]
+        self._idle.pop(connection, None)
         key = entry.key
         count = self._per_key[key] - 1
         if count:

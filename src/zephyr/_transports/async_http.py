@@ -287,6 +287,8 @@ class AsyncHTTPTransport(AsyncBaseTransport, TransportOptions):
             pool = self._pool
             try:
                 got = pool.acquire(key, loop.time())
+                if got is POOL_FULL:
+                    got = self._make_room(key)
             except PoolClosed:
                 raise closed_error() from None
             if pool.closing:
@@ -630,7 +632,9 @@ class AsyncHTTPTransport(AsyncBaseTransport, TransportOptions):
         self._index.closing = []
         for connection in expired:
             if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("closing connection %s: keep-alive expired", connection.key)
+                logger.debug(
+                    "closing idle connection %s (keep-alive expired, or room made)", connection.key
+                )
             connection.close()
 
     # -- HTTP/2 connections call these from the event loop -------------------------------
@@ -656,11 +660,24 @@ class AsyncHTTPTransport(AsyncBaseTransport, TransportOptions):
         assert self._loop is not None
         try:
             got = self._pool.acquire(key, self._loop.time())
+            if got is POOL_FULL:
+                got = self._make_room(key)
         except PoolClosed:
             raise closed_error() from None
         if self._pool.closing:
             self._close_pending()
         return got
+
+    def _make_room(self, key: PoolKey) -> _Connection | _Signal:
+        """The pool is full and has no idle HTTP/1.1 connection to let go: an HTTP/2 one
+        without a stream does (`MultiplexIndex.evict_idle`). Closing it frees its slot, which
+        is then asked for again (a request already queued for one gets it first)."""
+        index = self._index
+        if index is None or not index.evict_idle():
+            return POOL_FULL
+        self._close_expired()
+        assert self._loop is not None
+        return self._pool.acquire(key, self._loop.time())
 
     async def _get_connection(
         self,

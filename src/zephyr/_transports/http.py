@@ -215,6 +215,7 @@ class HTTPTransport(BaseTransport, TransportOptions):
             stream_waiter: StreamWaiter[PoolKey, SyncHTTP2Connection] | None = None
             pool_waiter: PoolWaiter[PoolKey, AnyConnection] | None = None
             got: Any = None
+            evicted: list[AnyConnection] = []
             with self._lock:
                 now = _monotonic()
                 try:
@@ -226,6 +227,9 @@ class HTTPTransport(BaseTransport, TransportOptions):
                         stream_waiter = index.wait(key, ready.set)
                     elif got is None:
                         got = pool.acquire(key, now)
+                        if got is POOL_FULL and index.evict_idle():
+                            evicted = self._take_expired_locked()  # its slot is free now
+                            got = pool.acquire(key, now)
                         if got is POOL_FULL:
                             ready = threading.Event()
                             pool_waiter = pool.wait(key, ready.set)
@@ -235,7 +239,7 @@ class HTTPTransport(BaseTransport, TransportOptions):
                             index.begin_connect(key)
                 except PoolClosed:
                     raise closed_error() from None
-                closing = self._take_expired_locked()
+                closing = evicted + self._take_expired_locked()
             if closing:
                 _close_all(closing)
             if ready is not None:
@@ -404,11 +408,16 @@ class HTTPTransport(BaseTransport, TransportOptions):
         """An idle connection (in use now), or None: a slot is reserved, open a connection."""
         pool = self._pool
         waiter: PoolWaiter[PoolKey, AnyConnection] | None = None
+        evicted: list[AnyConnection] = []
         with self._lock:
             if self._abandoned:
                 self._take_back_abandoned()
             try:
                 got = pool.acquire(key, _monotonic())
+                if got is POOL_FULL and self._index is not None and self._index.evict_idle():
+                    # An HTTP/2 connection without a stream makes room (`evict_idle`).
+                    evicted = self._take_expired_locked()
+                    got = pool.acquire(key, _monotonic())
             except PoolClosed:
                 raise closed_error() from None
             if got is POOL_FULL:
@@ -417,6 +426,8 @@ class HTTPTransport(BaseTransport, TransportOptions):
             closing = pool.closing  # `_take_closing()`, inlined: this runs per request
             if closing:
                 pool.closing = []
+        if evicted:
+            closing = evicted + closing
         if closing:
             _close_all(closing)
         if waiter is not None:
