@@ -24,6 +24,7 @@ from hyperframe.frame import GoAwayFrame
 import test_async_cancellation
 import zephyr
 from h2_scripted_server import H2ScriptedConnection, H2ScriptedServer, serve_all
+from test_async_http2 import h2c_transport, wait_until
 from zephyr import Limits, Request
 from zephyr._transports.async_http import AsyncHTTPTransport
 from zephyr.testing._certs import certificate_files
@@ -39,17 +40,6 @@ TIMEOUTS = {"connect": 2.0, "read": 2.0, "write": 2.0, "pool": 0.5}
 
 def get(url: str, **timeouts: float) -> Request:
     return Request("GET", url, extensions={"timeout": {**TIMEOUTS, **timeouts}})
-
-
-def h2c_transport(**kwargs: Any) -> AsyncHTTPTransport:
-    return AsyncHTTPTransport(http1=False, http2=True, **kwargs)
-
-
-async def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 5
-    while not condition():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        await asyncio.sleep(0.005)
 
 
 # -- 1. a draining connection whose last stream is given up never closes ---------------------
