@@ -186,3 +186,50 @@ def test_pool_timeout_is_still_raised_when_really_full(server: ScriptedServer) -
         held.close()
         assert transport._pool.total == 0
         assert transport.handle_request(get(server.url + "small")).read() == b"hello"
+
+
+@pytest.mark.parametrize("lock", ["transport", "connection"])
+def test_finaliser_of_an_abandoned_http2_response_does_not_deadlock(lock: str) -> None:
+    # The HTTP/2 sibling of the test above: a response given up in a reference cycle is
+    # finalised by the cyclic GC, which may run while this thread holds the transport's lock or
+    # the connection's. Its stream is finished later (by the next stream to open), not waited
+    # for under a lock the thread itself holds.
+    from h2_scripted_server import H2ScriptedConnection, H2ScriptedServer
+
+    def script(conn: H2ScriptedConnection) -> None:
+        (first,) = conn.wait_requests(1)
+        conn.send_head(first.stream_id, 1_000_000)
+        conn.send_body(first.stream_id, 200_000, until_blocked=True)
+        (second,) = conn.wait_requests(2)[1:]
+        conn.respond(second.stream_id, body=b"after")
+        conn.drain(timeout=3)
+
+    with H2ScriptedServer(script) as server:
+        transport = HTTPTransport(http1=False, http2=True)
+        finished = threading.Event()
+
+        def collect_while_holding_a_lock() -> None:
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                holder = _Holder()
+                holder.cycle = holder  # type: ignore[attr-defined]
+                holder.response = transport.handle_request(get(server.url + "big"))  # type: ignore[attr-defined]
+                holder.chunks = holder.response.iter_raw()  # type: ignore[attr-defined]
+                next(holder.chunks)  # type: ignore[attr-defined]
+                (connection,) = transport._pool.in_use
+                held = transport._lock if lock == "transport" else connection._lock  # type: ignore[attr-defined]
+                del holder
+                with held:  # a collection that starts while this thread holds the lock
+                    gc.collect()
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+            finished.set()
+
+        threading.Thread(target=collect_while_holding_a_lock, daemon=True).start()
+        if not finished.wait(10):
+            pytest.fail(f"the finaliser deadlocked on the {lock}'s lock")  # (stuck: not closed)
+        # The next stream finishes the abandoned one on its way: the connection goes on.
+        assert transport.handle_request(get(server.url + "after")).read() == b"after"
+        transport.close()

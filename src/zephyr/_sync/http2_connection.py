@@ -101,6 +101,9 @@ _STALLED_QUEUE_LIMIT = 16 * 1024
 # TLS writes go in smaller slices: the ssl module writes a slice whole or not at all (no
 # partial writes), so the write timeout, which progress restarts, covers a whole slice.
 _TLS_WRITE_SLICE = 64 * 1024
+# How long a response's finaliser waits for a lock before it defers (`abandon_stream`): far
+# longer than another thread holds one.
+_ABANDON_LOCK_WAIT = 0.05
 
 
 class NoStream(Exception):
@@ -118,6 +121,10 @@ class HTTP2Owner(Protocol):
     def capacity_changed(self, connection: SyncHTTP2Connection, capacity: int) -> None: ...
 
     def connection_closed(self, connection: SyncHTTP2Connection) -> None: ...
+
+    def lock_available(self) -> bool:
+        """Whether this thread can take the transport's lock (waiting a moment): False when
+        it seems to hold it already (a finaliser run by the garbage collector inside it)."""
 
 
 class _Stream:
@@ -142,6 +149,7 @@ class SyncHTTP2Connection(SyncSocketConnection):
     """A socket and its HTTP/2 state, shared by threads; see the module docstring."""
 
     __slots__ = (
+        "_abandoned",
         "_dead",
         "_deferred",
         "_error",
@@ -203,6 +211,8 @@ class SyncHTTP2Connection(SyncSocketConnection):
         self._stall_queued = 0  # bytes the stalled writer's reads queued (`_stalled`)
         # One thread at a time in the TLS object: `http2_io`'s docstring says why.
         self._tls_lock = threading.Lock() if tls else None
+        # Streams given up in a finaliser that could not take the locks (`abandon_stream`).
+        self._abandoned: deque[_Stream] = deque()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -354,6 +364,8 @@ class SyncHTTP2Connection(SyncSocketConnection):
         must write (`write_out`), if any. NoStream if the connection can no longer take one;
         LocalProtocolError for a request that must not be sent."""
         method, scheme, authority, path, headers = request_head(request)
+        if self._abandoned:
+            self._finish_abandoned()
         with self._lock:
             core = self.core
             if self._error is not None or core.available_streams <= 0:
@@ -445,6 +457,30 @@ class SyncHTTP2Connection(SyncSocketConnection):
         self._owner.release_stream(self)
         if dead:
             self._report_closed()
+        if self._abandoned:
+            self._finish_abandoned()
+
+    def abandon_stream(self, stream: _Stream) -> None:
+        """`finish_stream` for a response given up in its body's finaliser. The garbage
+        collector may run that while this very thread holds this connection's lock or the
+        transport's, and neither is reentrant: each is only waited for a moment, and if one
+        seems taken the stream waits in `_abandoned` for the next stream to finish or open
+        (its RST_STREAM and its place in the index come late, not never)."""
+        if self._lock.acquire(timeout=_ABANDON_LOCK_WAIT):
+            self._lock.release()
+            if self._owner.lock_available():
+                self.finish_stream(stream)
+                return
+        self._abandoned.append(stream)
+
+    def _finish_abandoned(self) -> None:
+        abandoned = self._abandoned
+        while abandoned:
+            try:
+                stream = abandoned.popleft()
+            except IndexError:  # another thread took the last one
+                return
+            self.finish_stream(stream)
 
     # -- waiting and reading ----------------------------------------------------------------
 
@@ -955,6 +991,13 @@ class HTTP2ResponseStream(SyncByteStream):
                         connection.finish_stream(stream)
                         return
                 events = self._pending = connection.next_events(stream, read_timeout, self._total)
+        except GeneratorExit:
+            # The consumer walked away: perhaps in the garbage collector (`abandon_stream`).
+            if not self._done:
+                self._done = True
+                self._pending = deque()
+                self._connection.abandon_stream(self._stream)
+            raise
         except BaseException:
             self.close()
             raise

@@ -597,11 +597,19 @@ class HTTPTransport(BaseTransport, TransportOptions):
         return. So the lock is only waited for briefly (another thread's pool operation takes
         microseconds); failing that, the connection (closed already) waits in `_abandoned` and
         the next pool operation takes it back."""
-        if self._lock.acquire(timeout=_ABANDONED_LOCK_WAIT):
-            self._lock.release()  # not ours: another thread held it; free now
+        if self.lock_available():
             self.release_connection(connection, False)
         else:
             self._abandoned.append(connection)
+
+    def lock_available(self) -> bool:
+        """Whether this thread can take the pool lock, waiting a moment (another thread's pool
+        operation takes microseconds): False when it seems to hold it already, as a finaliser
+        the garbage collector runs inside a pool operation does."""
+        if self._lock.acquire(timeout=_ABANDONED_LOCK_WAIT):
+            self._lock.release()
+            return True
+        return False
 
     def _take_back_abandoned(self) -> None:
         # Under the lock: the releases `release_abandoned` could not make.
