@@ -120,18 +120,21 @@ class SyncSocketConnection:
 
     # -- reading ----------------------------------------------------------------------------
 
+    def _read_failed(self, exc: OSError) -> ReadTimeout | ReadError:
+        """The error of a read that raised `exc`: a timeout is the kernel's (SO_RCVTIMEO ran
+        out: BlockingIOError) or Python's (TimeoutError); anything else could not be read."""
+        if isinstance(exc, TimeoutError | BlockingIOError):
+            return ReadTimeout(f"Timed out reading the response after {self._read_timeout} s.")
+        return ReadError(f"Could not read the response: {_describe(exc)}")
+
     def recv(self, read_timeout: float | None) -> bytes:
         """The next bytes from the server, b"" at EOF. Raises ReadTimeout or ReadError."""
         if self._read_timeout != read_timeout:
             self._set_read_timeout(read_timeout)
         try:
             size = self.sock.recv_into(self._buffer)
-        except (TimeoutError, BlockingIOError) as exc:  # BlockingIOError: SO_RCVTIMEO ran out
-            raise ReadTimeout(
-                f"Timed out reading the response after {self._read_timeout} s."
-            ) from exc
         except OSError as exc:
-            raise ReadError(f"Could not read the response: {_describe(exc)}") from exc
+            raise self._read_failed(exc) from exc
         return self._view[:size].tobytes()
 
     def read_raw(self, max_bytes: int, timeout: float | None) -> bytes:
@@ -314,12 +317,8 @@ class SyncHTTP11Connection(SyncSocketConnection):
             self._set_read_timeout(read_timeout)
         try:
             size = self.sock.recv_into(self._buffer)
-        except (TimeoutError, BlockingIOError) as exc:  # BlockingIOError: SO_RCVTIMEO ran out
-            raise ReadTimeout(
-                f"Timed out reading the response after {self._read_timeout} s."
-            ) from exc
         except OSError as exc:
-            raise ReadError(f"Could not read the response: {_describe(exc)}") from exc
+            raise self._read_failed(exc) from exc
         if size > _VIEW_MIN_SIZE:
             return self._view[:size]
         return self._view[:size].tobytes()

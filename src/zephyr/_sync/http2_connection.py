@@ -326,12 +326,8 @@ class SyncHTTP2Connection(SyncSocketConnection):
             if self._kernel_timeouts:
                 return self.sock.recv_into(view)
             return recv_nonblocking(self.sock, view, timeout, self._read_readiness, self._tls_lock)
-        except (TimeoutError, BlockingIOError) as exc:  # BlockingIOError: SO_RCVTIMEO ran out
-            raise ReadTimeout(
-                f"Timed out reading the response after {self._read_timeout} s."
-            ) from exc
-        except OSError as exc:
-            raise ReadError(f"Could not read the response: {describe_os_error(exc)}") from exc
+        except OSError as exc:  # TimeoutError, BlockingIOError (SO_RCVTIMEO) too
+            raise self._read_failed(exc) from exc
 
     def _set_read_timeout(self, timeout: float | None) -> None:
         if self._kernel_timeouts:
