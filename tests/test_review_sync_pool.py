@@ -11,7 +11,7 @@ import gc
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -108,6 +108,38 @@ class _Holder:
     pass
 
 
+def _abandon_in_a_cycle_and_collect(
+    transport: HTTPTransport, url: str, chunks: int, held_lock: Callable[[], Any]
+) -> bool:
+    """In a thread of its own: read `chunks` pieces of the response to `url`, drop it in a
+    reference cycle, and run the cyclic GC while that thread holds `held_lock()` (as a
+    collection starting inside one of its own pool operations would). True when the thread got
+    through; a finaliser waiting for that lock never returns (the thread is a daemon)."""
+    finished = threading.Event()
+
+    def collect_while_holding_the_lock() -> None:
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            holder = _Holder()
+            holder.cycle = holder  # type: ignore[attr-defined]
+            holder.response = transport.handle_request(get(url))  # type: ignore[attr-defined]
+            holder.chunks = holder.response.iter_raw()  # type: ignore[attr-defined]
+            for _ in range(chunks):
+                next(holder.chunks)  # type: ignore[attr-defined]
+            lock = held_lock()
+            del holder
+            with lock:
+                gc.collect()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        finished.set()
+
+    threading.Thread(target=collect_while_holding_the_lock, daemon=True).start()
+    return finished.wait(10)
+
+
 def test_finaliser_of_an_abandoned_response_does_not_deadlock_on_the_pool_lock(
     server: ScriptedServer,
 ) -> None:
@@ -117,28 +149,9 @@ def test_finaliser_of_an_abandoned_response_does_not_deadlock_on_the_pool_lock(
     # that non-reentrant lock (the thread, and every other thread of the client, would hang
     # with no timeout): it closes the socket and leaves the release to the next pool operation.
     transport = HTTPTransport()
-    finished = threading.Event()
-
-    def collect_while_holding_the_lock() -> None:
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            holder = _Holder()
-            holder.cycle = holder  # type: ignore[attr-defined]
-            holder.response = transport.handle_request(get(server.url + "big"))  # type: ignore[attr-defined]
-            holder.chunks = holder.response.iter_raw()  # type: ignore[attr-defined]
-            for _ in range(3):
-                next(holder.chunks)  # type: ignore[attr-defined]
-            del holder
-            with transport._lock:  # a collection that starts in this thread's pool operation
-                gc.collect()
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-        finished.set()
-
-    threading.Thread(target=collect_while_holding_the_lock, daemon=True).start()
-    if not finished.wait(10):
+    if not _abandon_in_a_cycle_and_collect(
+        transport, server.url + "big", 3, lambda: transport._lock
+    ):
         pytest.fail("the finaliser deadlocked on the pool lock")  # (the transport is stuck)
     # The next pool operation takes the abandoned connection back: nothing stays in use.
     assert transport.handle_request(get(server.url + "small")).read() == b"hello"
@@ -206,29 +219,12 @@ def test_finaliser_of_an_abandoned_http2_response_does_not_deadlock(lock: str) -
 
     with H2ScriptedServer(script) as server:
         transport = HTTPTransport(http1=False, http2=True)
-        finished = threading.Event()
 
-        def collect_while_holding_a_lock() -> None:
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                holder = _Holder()
-                holder.cycle = holder  # type: ignore[attr-defined]
-                holder.response = transport.handle_request(get(server.url + "big"))  # type: ignore[attr-defined]
-                holder.chunks = holder.response.iter_raw()  # type: ignore[attr-defined]
-                next(holder.chunks)  # type: ignore[attr-defined]
-                (connection,) = transport._pool.in_use
-                held = transport._lock if lock == "transport" else connection._lock  # type: ignore[attr-defined]
-                del holder
-                with held:  # a collection that starts while this thread holds the lock
-                    gc.collect()
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
-            finished.set()
+        def held_lock() -> Any:
+            (connection,) = transport._pool.in_use
+            return transport._lock if lock == "transport" else connection._lock  # type: ignore[attr-defined]
 
-        threading.Thread(target=collect_while_holding_a_lock, daemon=True).start()
-        if not finished.wait(10):
+        if not _abandon_in_a_cycle_and_collect(transport, server.url + "big", 1, held_lock):
             pytest.fail(f"the finaliser deadlocked on the {lock}'s lock")  # (stuck: not closed)
         # The next stream finishes the abandoned one on its way: the connection goes on.
         assert transport.handle_request(get(server.url + "after")).read() == b"after"
